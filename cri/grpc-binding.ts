@@ -1,0 +1,84 @@
+// Binds promise-shaped service implementations to grpc-js. Every RPC of the service
+// definition gets a handler: implemented ones run and have their errors mapped to gRPC
+// statuses (the one place this happens); missing ones answer UNIMPLEMENTED.
+import {
+  status,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
+} from "@grpc/grpc-js";
+import { toGrpcStatus, UnimplementedError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
+
+type AnyMethod = (request: unknown, signal?: AbortSignal) => Promise<unknown> | AsyncIterable<unknown>;
+
+export function bindService(
+  serviceName: string,
+  definition: ServiceDefinition,
+  impl: object,
+  logger: Logger,
+): UntypedServiceImplementation {
+  const handlers: UntypedServiceImplementation = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const fn = (impl as Record<string, unknown>)[name];
+    const rpc = `${serviceName}/${method.originalName ?? name}`;
+    const call = typeof fn === "function" ? (fn as AnyMethod).bind(impl) : undefined;
+    if (method.responseStream) {
+      handlers[name] = (stream: ServerWritableStream<unknown, unknown>) => void serveStream(rpc, call, stream, logger);
+    } else {
+      handlers[name] = (unary: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+        void serveUnary(rpc, call, unary.request, callback, logger);
+    }
+  }
+  return handlers;
+}
+
+async function serveUnary(
+  rpc: string,
+  call: AnyMethod | undefined,
+  request: unknown,
+  callback: sendUnaryData<unknown>,
+  logger: Logger,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  try {
+    if (!call) throw new UnimplementedError(rpc);
+    const response = await (call(request) as Promise<unknown>);
+    callback(null, response);
+    logger.debug({ rpc, ms: elapsedMs(started) }, "rpc ok");
+  } catch (err) {
+    const { code, details } = toGrpcStatus(err);
+    if (code === status.INTERNAL) logger.error({ rpc, err }, "rpc failed");
+    else logger.info({ rpc, code: status[code], details }, "rpc refused");
+    callback({ code, details });
+  }
+}
+
+async function serveStream(
+  rpc: string,
+  call: AnyMethod | undefined,
+  stream: ServerWritableStream<unknown, unknown>,
+  logger: Logger,
+): Promise<void> {
+  const abort = new AbortController();
+  stream.on("cancelled", () => abort.abort());
+  try {
+    if (!call) throw new UnimplementedError(rpc);
+    for await (const item of call(stream.request, abort.signal) as AsyncIterable<unknown>) {
+      if (abort.signal.aborted) break;
+      stream.write(item);
+    }
+    stream.end();
+  } catch (err) {
+    if (abort.signal.aborted) return;
+    const { code, details } = toGrpcStatus(err);
+    logger.info({ rpc, code: status[code], details }, "stream ended with an error");
+    stream.destroy(Object.assign(new Error(details), { code, details }));
+  }
+}
+
+function elapsedMs(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}

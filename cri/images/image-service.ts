@@ -1,0 +1,117 @@
+// The CRI ImageService over berth's local image store. Pulling from registries is not there yet;
+// images arrive by ImageStore.importOciLayout.
+import type { Clock } from "../../common/clock.js";
+import { InvalidArgumentError, NotFoundError, UnimplementedError } from "../../common/errors.js";
+import type {
+  Image,
+  ImageFsInfoRequest,
+  ImageFsInfoResponse,
+  ImageStatusRequest,
+  ImageStatusResponse,
+  ListImagesRequest,
+  ListImagesResponse,
+  PullImageRequest,
+  PullImageResponse,
+  RemoveImageRequest,
+  RemoveImageResponse,
+} from "../api/generated/api.js";
+import { imageUser, type ImageRecord } from "./image-record.js";
+import type { ImageStore } from "./store.js";
+
+export interface CriImageServiceOptions {
+  store: ImageStore;
+  /** True while any container (running or not) was created from the image. */
+  isImageInUse: (imageId: string) => boolean;
+  clock: Clock;
+}
+
+export class CriImageService {
+  private readonly store: ImageStore;
+  private readonly isImageInUse: (imageId: string) => boolean;
+  private readonly clock: Clock;
+
+  constructor(opts: CriImageServiceOptions) {
+    this.store = opts.store;
+    this.isImageInUse = opts.isImageInUse;
+    this.clock = opts.clock;
+  }
+
+  async listImages(request: ListImagesRequest): Promise<ListImagesResponse> {
+    const ref = request.filter?.image?.image ?? "";
+    if (ref !== "") {
+      const image = this.store.resolve(ref);
+      return { images: image ? [toCriImage(image)] : [] };
+    }
+    return { images: this.store.list().map(toCriImage) };
+  }
+
+  async imageStatus(request: ImageStatusRequest): Promise<ImageStatusResponse> {
+    const ref = requireImageRef(request.image?.image);
+    const image = this.store.resolve(ref);
+    // CRI: an absent image is not an error; the response simply has no image.
+    if (!image) return { info: {} };
+    return { image: toCriImage(image), info: request.verbose ? verboseInfo(image) : {} };
+  }
+
+  async removeImage(request: RemoveImageRequest): Promise<RemoveImageResponse> {
+    const ref = requireImageRef(request.image?.image);
+    try {
+      await this.store.remove(ref, this.isImageInUse);
+    } catch (err) {
+      // CRI: removing an image that is not there succeeds.
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+    return {};
+  }
+
+  async imageFsInfo(_request: ImageFsInfoRequest): Promise<ImageFsInfoResponse> {
+    const usage = await this.store.fsUsage();
+    return {
+      imageFilesystems: [
+        {
+          timestamp: Number(this.clock.nowNanos()),
+          fsId: { mountpoint: this.store.root },
+          usedBytes: { value: usage.bytes },
+          inodesUsed: { value: usage.inodes },
+        },
+      ],
+      containerFilesystems: [],
+    };
+  }
+
+  async pullImage(_request: PullImageRequest): Promise<PullImageResponse> {
+    throw new UnimplementedError("PullImage");
+  }
+}
+
+function requireImageRef(ref: string | undefined): string {
+  if (!ref) throw new InvalidArgumentError("image.image", "must name an image");
+  return ref;
+}
+
+export function toCriImage(record: ImageRecord): Image {
+  const user = imageUser(record.config.user);
+  return {
+    id: record.id,
+    repoTags: record.repoTags,
+    repoDigests: record.repoDigests,
+    size: record.size,
+    ...(user.uid !== undefined ? { uid: { value: user.uid } } : {}),
+    username: user.username ?? "",
+    pinned: false,
+  };
+}
+
+function verboseInfo(record: ImageRecord): Record<string, string> {
+  return {
+    info: JSON.stringify({
+      id: record.id,
+      manifestDigest: record.manifestDigest,
+      os: record.os,
+      architecture: record.architecture,
+      created: record.created,
+      config: record.config,
+      layers: record.layers,
+    }),
+  };
+}

@@ -1,0 +1,120 @@
+// Assembles berth's CRI runtime: paths, stores, runc, conmon, images, cgroups and the
+// managers; recovers state from disk; and exposes the two CRI services.
+import { chmod, copyFile, mkdir, rename, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Clock } from "../../common/clock.js";
+import { systemClock } from "../../common/clock.js";
+import { KeyedLock } from "../../common/keyed-lock.js";
+import type { Logger } from "../../common/logger.js";
+import { CgroupManager } from "../../cgroups/manager.js";
+import { detectHostLayout } from "../../cgroups/detect.js";
+import { CriImageService } from "../images/image-service.js";
+import { SnapshotManager } from "../images/snapshots.js";
+import { ImageStore } from "../images/store.js";
+import { NetnsManager } from "../network/netns.js";
+import { ContainerManager } from "./containers.js";
+import type { PodNetwork, RuntimeDeps } from "./deps.js";
+import { ExitMonitor } from "./exit-monitor.js";
+import { readHostLimits } from "./host-limits.js";
+import { runtimePaths } from "./paths.js";
+import { RecordStore } from "./record-store.js";
+import type { ContainerRecord, SandboxRecord } from "./records.js";
+import { Registry } from "./registry.js";
+import { Runc } from "./runc.js";
+import { CriRuntimeService } from "./runtime-service.js";
+import { SandboxManager } from "./sandboxes.js";
+
+export interface BerthRuntimeOptions {
+  stateDir: string;
+  runDir: string;
+  logger: Logger;
+  clock?: Clock;
+  runcBinary?: string;
+  conmonBinary?: string;
+  /** Parent cgroup of sandboxes that name none; a relative path nests under berth's own cgroup. */
+  cgroupRoot?: string;
+  /** The static busybox the infra process runs. */
+  busyboxBinary?: string;
+  network?: PodNetwork;
+  defaultNoNewPrivileges?: boolean;
+  shmSizeBytes?: number;
+}
+
+export interface BerthRuntime {
+  runtimeService: CriRuntimeService;
+  imageService: CriImageService;
+  images: ImageStore;
+  deps: RuntimeDeps;
+  close(): Promise<void>;
+}
+
+export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<BerthRuntime> {
+  const paths = runtimePaths(opts.stateDir, opts.runDir);
+  const logger = opts.logger;
+  for (const dir of [paths.stateDir, paths.runDir, paths.containersDir, paths.sandboxesDir, paths.exitsDir, paths.attachDir]) {
+    await mkdir(dir, { recursive: true, mode: 0o711 });
+  }
+  await prepareInfraRootfs(paths.infraRootfs, opts.busyboxBinary ?? "/bin/busybox");
+
+  const images = new ImageStore({ root: paths.imagesDir, logger: logger.child({ component: "images" }) });
+  await images.init();
+  const snapshots = new SnapshotManager({ root: paths.snapshotsDir, logger });
+  const layout = await detectHostLayout();
+  const runcBinary = opts.runcBinary ?? "/usr/sbin/runc";
+  const deps: RuntimeDeps = {
+    paths,
+    logger,
+    clock: opts.clock ?? systemClock,
+    registry: new Registry(),
+    locks: new KeyedLock(),
+    sandboxStore: new RecordStore<SandboxRecord>(paths.sandboxRecords, logger),
+    containerStore: new RecordStore<ContainerRecord>(paths.containerRecords, logger),
+    runc: new Runc(runcBinary, paths.runcRoot),
+    conmon: {
+      conmonBinary: opts.conmonBinary ?? "/usr/bin/conmon",
+      runcBinary,
+      runcRoot: paths.runcRoot,
+      exitsDir: paths.exitsDir,
+      attachDir: paths.attachDir,
+    },
+    netns: new NetnsManager(paths.netnsDir),
+    network: opts.network,
+    cgroups: new CgroupManager({ layout, logger }),
+    images,
+    snapshots,
+    host: await readHostLimits(),
+    cgroupRoot: opts.cgroupRoot ?? "/berth",
+    defaultNoNewPrivileges: opts.defaultNoNewPrivileges ?? true,
+    shmSizeBytes: opts.shmSizeBytes ?? 64 * 1024 * 1024,
+  };
+  const sandboxes = new SandboxManager(deps);
+  const containers = new ContainerManager(deps, sandboxes);
+  sandboxes.attachContainers(containers);
+
+  await sandboxes.recover();
+  await containers.recover();
+  const monitor = new ExitMonitor(paths.exitsDir, (id) => containers.onExit(id), logger);
+  await monitor.start();
+
+  const isImageInUse = (imageId: string): boolean =>
+    [...deps.registry.containers.values()].some((c) => c.imageId === imageId);
+  return {
+    runtimeService: new CriRuntimeService(deps, sandboxes, containers, opts.network),
+    imageService: new CriImageService({ store: images, isImageInUse, clock: deps.clock }),
+    images,
+    deps,
+    close: async () => monitor.close(),
+  };
+}
+
+/** The infra process's root: a read-only dir holding only the static busybox. */
+async function prepareInfraRootfs(dir: string, busybox: string): Promise<void> {
+  for (const sub of ["bin", "proc", "dev", "sys", "etc", "tmp"]) await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
+  const target = join(dir, "bin", "busybox");
+  const [src, dst] = await Promise.all([stat(busybox), stat(target).catch(() => undefined)]);
+  if (!dst || dst.size !== src.size || dst.mtimeMs < src.mtimeMs) {
+    await copyFile(busybox, `${target}.new`);
+    await chmod(`${target}.new`, 0o755);
+    await rename(`${target}.new`, target);
+  }
+}

@@ -1,0 +1,76 @@
+// ExecSync: runs a command in a running container with `runc exec` and collects its
+// output. The timeout is enforced on the exec'd process itself (found through runc's pid
+// file), since killing runc alone would leave the process running in the container.
+import { execa } from "execa";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DeadlineExceededError, InvalidArgumentError, RuntimeFailureError } from "../../common/errors.js";
+import type { Spec } from "./oci-types.js";
+
+/** Output beyond this is cut, as the kubelet's own exec limit does. */
+export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024;
+
+export interface ExecSyncResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number;
+}
+
+export async function execSync(opts: {
+  runcBinary: string;
+  runcRoot: string;
+  containerId: string;
+  process: NonNullable<Spec["process"]>;
+  cmd: string[];
+  timeoutSec: number;
+  scratchDir: string;
+}): Promise<ExecSyncResult> {
+  if (opts.cmd.length === 0) throw new InvalidArgumentError("cmd", "must not be empty");
+  const dir = await mkdtemp(join(opts.scratchDir, "exec-"));
+  try {
+    const processFile = join(dir, "process.json");
+    const pidFile = join(dir, "pid");
+    await writeFile(processFile, JSON.stringify({ ...opts.process, args: opts.cmd, terminal: false }), {
+      mode: 0o600,
+    });
+    const child = execa(
+      opts.runcBinary,
+      ["--root", opts.runcRoot, "exec", "--process", processFile, "--pid-file", pidFile, opts.containerId],
+      { reject: false, encoding: "buffer", maxBuffer: EXEC_OUTPUT_LIMIT, stdin: "ignore", stripFinalNewline: false },
+    );
+    let timedOut = false;
+    const timer =
+      opts.timeoutSec > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            void killExecProcess(pidFile).finally(() => child.kill("SIGKILL"));
+          }, opts.timeoutSec * 1000)
+        : undefined;
+    const res = await child;
+    if (timer) clearTimeout(timer);
+    if (timedOut) {
+      throw new DeadlineExceededError(
+        `command ${JSON.stringify(opts.cmd)} in container ${opts.containerId} timed out after ${opts.timeoutSec}s`,
+      );
+    }
+    const stdout = Buffer.from(res.stdout ?? new Uint8Array());
+    const stderr = Buffer.from(res.stderr ?? new Uint8Array());
+    if (res.exitCode === undefined) {
+      throw new RuntimeFailureError(`exec in container ${opts.containerId} failed: ${res.shortMessage ?? "unknown"}`);
+    }
+    // runc itself failing (e.g. the binary does not exist in the container) also exits non-zero;
+    // its message is on stderr, as users of other runtimes see it.
+    return { stdout, stderr, exitCode: res.exitCode };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function killExecProcess(pidFile: string): Promise<void> {
+  try {
+    const pid = Number.parseInt(await readFile(pidFile, "utf8"), 10);
+    if (pid > 0) process.kill(pid, "SIGKILL");
+  } catch {
+    // Not started yet or already gone: killing runc below is enough.
+  }
+}

@@ -1,0 +1,104 @@
+// What the host lets berth hand to a container. runc fails outright when asked for a
+// capability outside its own bounding set, and the kernel refuses an oom_score_adj below
+// the floor of an unprivileged writer; the spec builder trims requests to these limits
+// instead of letting container creation fail on them.
+import { readFile } from "node:fs/promises";
+
+/** Linux capability names by bit number (capability.h). */
+export const CAPABILITY_NAMES: readonly string[] = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",
+  "CAP_NET_RAW",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_MKNOD",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN",
+  "CAP_SYSLOG",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
+];
+
+const KNOWN_CAPABILITIES = new Set(CAPABILITY_NAMES);
+
+export interface HostLimits {
+  /** Capabilities berth itself may pass on, e.g. "CAP_CHOWN". */
+  boundingCapabilities: ReadonlySet<string>;
+  /** The lowest oom_score_adj berth can give a process it starts. */
+  minOomScoreAdj: number;
+}
+
+/**
+ * "chown", "CHOWN", "cap_chown" -> "CAP_CHOWN"; "all" -> "ALL"; undefined for a name the
+ * kernel does not have, so callers can report it against the field it came from.
+ */
+export function normalizeCapabilityName(name: string): string | undefined {
+  const upper = name.trim().toUpperCase();
+  if (upper === "ALL") return "ALL";
+  const full = upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
+  return KNOWN_CAPABILITIES.has(full) ? full : undefined;
+}
+
+/** Decodes a capability mask as /proc/<pid>/status prints it (hex, bit n = capability n). */
+export function capabilitiesFromMask(hexMask: string): Set<string> {
+  const mask = BigInt(`0x${hexMask.trim()}`);
+  const names = new Set<string>();
+  CAPABILITY_NAMES.forEach((name, bit) => {
+    if ((mask >> BigInt(bit)) & 1n) names.add(name);
+  });
+  return names;
+}
+
+function statusField(status: string, field: string, path: string): string {
+  const match = new RegExp(`^${field}:\\s*([0-9a-fA-F]+)\\s*$`, "m").exec(status);
+  if (!match?.[1]) throw new Error(`${path}: no ${field} line`);
+  return match[1];
+}
+
+export async function readHostLimits(
+  procSelfStatus = "/proc/self/status",
+  oomScoreAdjPath = "/proc/self/oom_score_adj",
+): Promise<HostLimits> {
+  const [status, oomText] = await Promise.all([
+    readFile(procSelfStatus, "utf8"),
+    readFile(oomScoreAdjPath, "utf8"),
+  ]);
+  const boundingCapabilities = capabilitiesFromMask(statusField(status, "CapBnd", procSelfStatus));
+  const effective = capabilitiesFromMask(statusField(status, "CapEff", procSelfStatus));
+  const ownOomScoreAdj = Number.parseInt(oomText.trim(), 10);
+  if (!Number.isInteger(ownOomScoreAdj)) throw new Error(`${oomScoreAdjPath}: not an integer`);
+  // Without CAP_SYS_RESOURCE the kernel refuses values below the floor a privileged
+  // ancestor set; that floor is not visible, but berth's own value is never below it.
+  const minOomScoreAdj = effective.has("CAP_SYS_RESOURCE") ? -1000 : ownOomScoreAdj;
+  return { boundingCapabilities, minOomScoreAdj };
+}

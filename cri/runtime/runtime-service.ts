@@ -1,0 +1,314 @@
+// The CRI RuntimeService over berth's sandbox and container managers: request shapes in,
+// response shapes out. RPCs berth does not implement are absent here and answered with
+// UNIMPLEMENTED by the binding.
+import { FailedPreconditionError, InvalidArgumentError } from "../../common/errors.js";
+import {
+  CgroupDriver,
+  ContainerState,
+  PodSandboxState,
+  type Container,
+  type ContainerStatus,
+  type PodSandbox,
+  type PodSandboxStatus,
+  type RuntimeCondition,
+} from "../api/generated/api.js";
+import type { RuntimeServiceApi } from "../service-types.js";
+import type { ContainerManager } from "./containers.js";
+import type { PodNetwork, RuntimeDeps } from "./deps.js";
+import { execSync } from "./exec-sync.js";
+import type { ContainerRecord, SandboxRecord } from "./records.js";
+import type { SandboxManager } from "./sandboxes.js";
+
+export const RUNTIME_NAME = "berth";
+export const RUNTIME_VERSION = "0.1.0";
+export const CRI_API_VERSION = "v1";
+
+type Impl = Pick<
+  RuntimeServiceApi,
+  | "version"
+  | "status"
+  | "runtimeConfig"
+  | "runPodSandbox"
+  | "stopPodSandbox"
+  | "removePodSandbox"
+  | "podSandboxStatus"
+  | "listPodSandbox"
+  | "createContainer"
+  | "startContainer"
+  | "stopContainer"
+  | "removeContainer"
+  | "listContainers"
+  | "containerStatus"
+  | "updateContainerResources"
+  | "reopenContainerLog"
+  | "execSync"
+>;
+
+export class CriRuntimeService implements Impl {
+  constructor(
+    private readonly deps: RuntimeDeps,
+    private readonly sandboxes: SandboxManager,
+    private readonly containers: ContainerManager,
+    private readonly network?: PodNetwork,
+  ) {}
+
+  version: Impl["version"] = async () => ({
+    version: "0.1.0",
+    runtimeName: RUNTIME_NAME,
+    runtimeVersion: RUNTIME_VERSION,
+    runtimeApiVersion: CRI_API_VERSION,
+  });
+
+  status: Impl["status"] = async (req) => {
+    const conditions: RuntimeCondition[] = [{ type: "RuntimeReady", status: true, reason: "", message: "" }];
+    if (this.network) {
+      const net = await this.network.status();
+      conditions.push({
+        type: "NetworkReady",
+        status: net.ready,
+        reason: net.ready ? "" : (net.reason ?? "NetworkPluginNotReady"),
+        message: net.message ?? "",
+      });
+    } else {
+      conditions.push({
+        type: "NetworkReady",
+        status: false,
+        reason: "NetworkPluginNotReady",
+        message: "no pod network is configured: sandboxes get a network namespace with loopback only",
+      });
+    }
+    const info: Record<string, string> = {};
+    if (req.verbose) {
+      info.config = JSON.stringify({ stateDir: this.deps.paths.stateDir, runDir: this.deps.paths.runDir, cgroupRoot: this.deps.cgroupRoot });
+    }
+    return { status: { conditions }, info, runtimeHandlers: [{ name: "", features: { recursiveReadOnlyMounts: false, userNamespaces: false } }] };
+  };
+
+  runtimeConfig: Impl["runtimeConfig"] = async () => ({ linux: { cgroupDriver: CgroupDriver.CGROUPFS } });
+
+  runPodSandbox: Impl["runPodSandbox"] = async (req) => ({
+    podSandboxId: await this.sandboxes.run(req.config, req.runtimeHandler),
+  });
+
+  stopPodSandbox: Impl["stopPodSandbox"] = async (req) => {
+    requireId(req.podSandboxId, "pod_sandbox_id");
+    await this.sandboxes.stop(req.podSandboxId);
+    return {};
+  };
+
+  removePodSandbox: Impl["removePodSandbox"] = async (req) => {
+    requireId(req.podSandboxId, "pod_sandbox_id");
+    await this.sandboxes.remove(req.podSandboxId);
+    return {};
+  };
+
+  podSandboxStatus: Impl["podSandboxStatus"] = async (req) => {
+    requireId(req.podSandboxId, "pod_sandbox_id");
+    const sandbox = this.sandboxes.get(req.podSandboxId);
+    const containersStatuses = req.verbose
+      ? await Promise.all(this.deps.registry.containersOf(sandbox.id).filter(visible).map((c) => this.containerStatusOf(c)))
+      : [];
+    const info: Record<string, string> = {};
+    if (req.verbose) {
+      info.info = JSON.stringify({ pid: sandbox.infraPid, netnsPath: sandbox.netnsPath, cgroupParent: sandbox.cgroupParent });
+    }
+    return { status: sandboxStatus(sandbox), info, containersStatuses, timestamp: this.deps.clock.nowNanos() };
+  };
+
+  listPodSandbox: Impl["listPodSandbox"] = async (req) => {
+    const f = req.filter;
+    const items = [...this.deps.registry.sandboxes.values()]
+      .filter((s) => s.state !== "creating")
+      .filter((s) => !f?.id || s.id === f.id || s.id.startsWith(f.id))
+      .filter((s) => f?.state === undefined || sandboxState(s) === f.state.state)
+      .filter((s) => matchesLabels(s.config.labels, f?.labelSelector))
+      .map(sandboxSummary);
+    return { items };
+  };
+
+  createContainer: Impl["createContainer"] = async (req) => {
+    requireId(req.podSandboxId, "pod_sandbox_id");
+    return { containerId: await this.containers.create(req.podSandboxId, req.config) };
+  };
+
+  startContainer: Impl["startContainer"] = async (req) => {
+    requireId(req.containerId, "container_id");
+    await this.containers.start(req.containerId);
+    return {};
+  };
+
+  stopContainer: Impl["stopContainer"] = async (req) => {
+    requireId(req.containerId, "container_id");
+    if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
+    // CRI: stopping an unknown (e.g. already removed) container is not an error.
+    if (!this.deps.registry.findContainer(req.containerId)) return {};
+    await this.containers.stop(req.containerId, Number(req.timeout));
+    return {};
+  };
+
+  removeContainer: Impl["removeContainer"] = async (req) => {
+    requireId(req.containerId, "container_id");
+    await this.containers.remove(req.containerId);
+    return {};
+  };
+
+  listContainers: Impl["listContainers"] = async (req) => {
+    const f = req.filter;
+    const records = this.containers
+      .list()
+      .filter((c) => !f?.id || c.id === f.id || c.id.startsWith(f.id))
+      .filter((c) => !f?.podSandboxId || c.sandboxId === f.podSandboxId || c.sandboxId.startsWith(f.podSandboxId));
+    await Promise.all(records.map((c) => this.containers.refresh(c)));
+    const containers = records
+      .filter((c) => f?.state === undefined || containerState(c) === f.state.state)
+      .filter((c) => matchesLabels(c.config.labels, f?.labelSelector))
+      .map(containerSummary);
+    return { containers };
+  };
+
+  containerStatus: Impl["containerStatus"] = async (req) => {
+    requireId(req.containerId, "container_id");
+    const record = this.containers.get(req.containerId);
+    await this.containers.refresh(record);
+    const info: Record<string, string> = {};
+    if (req.verbose) {
+      info.info = JSON.stringify({ pid: record.pid, sandboxID: record.sandboxId, bundle: record.bundleDir, cgroupsPath: record.cgroupsPath });
+    }
+    return { status: await this.containerStatusOf(record), info };
+  };
+
+  private async containerStatusOf(c: ContainerRecord): Promise<ContainerStatus> {
+    const image = this.deps.images.resolve(c.imageId);
+    return {
+      id: c.id,
+      metadata: c.config.metadata,
+      state: containerState(c),
+      createdAt: ns(c.createdAt),
+      startedAt: ns(c.startedAt),
+      finishedAt: ns(c.finishedAt),
+      exitCode: c.exitCode,
+      image: c.config.image,
+      imageRef: image?.repoDigests[0] ?? c.imageId,
+      imageId: c.imageId,
+      reason: c.reason,
+      message: c.message,
+      labels: c.config.labels,
+      annotations: c.config.annotations,
+      mounts: c.config.mounts,
+      logPath: c.logPath,
+      resources: c.config.linux?.resources ? { linux: c.config.linux.resources } : undefined,
+      stopSignal: c.config.stopSignal,
+    };
+  }
+
+  updateContainerResources: Impl["updateContainerResources"] = async (req) => {
+    requireId(req.containerId, "container_id");
+    await this.containers.updateResources(req.containerId, req.linux);
+    return {};
+  };
+
+  reopenContainerLog: Impl["reopenContainerLog"] = async (req) => {
+    requireId(req.containerId, "container_id");
+    await this.containers.reopenLog(req.containerId);
+    return {};
+  };
+
+  execSync: Impl["execSync"] = async (req) => {
+    requireId(req.containerId, "container_id");
+    if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
+    const record = this.containers.get(req.containerId);
+    await this.containers.refresh(record);
+    if (record.state !== "running") {
+      throw new FailedPreconditionError(
+        `container ${record.id} is ${record.state}, not running: cannot exec in it`,
+      );
+    }
+    const result = await execSync({
+      runcBinary: this.deps.runc.binary,
+      runcRoot: this.deps.runc.root,
+      containerId: record.id,
+      process: await this.containers.processSpec(record),
+      cmd: req.cmd,
+      timeoutSec: Number(req.timeout),
+      scratchDir: record.bundleDir,
+    });
+    return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
+  };
+}
+
+/** Record times are nanoseconds held in a double; CRI wants int64. */
+function ns(value: number): bigint {
+  return BigInt(Math.trunc(value));
+}
+
+function requireId(value: string, field: string): void {
+  if (!value) throw new InvalidArgumentError(field, "is required");
+}
+
+function visible(c: ContainerRecord): boolean {
+  return c.state !== "creating";
+}
+
+function matchesLabels(labels: Record<string, string>, selector: Record<string, string> | undefined): boolean {
+  if (!selector) return true;
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+function sandboxState(s: SandboxRecord): PodSandboxState {
+  return s.state === "ready" ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY;
+}
+
+export function containerState(c: ContainerRecord): ContainerState {
+  switch (c.state) {
+    case "created":
+      return ContainerState.CONTAINER_CREATED;
+    case "running":
+      return ContainerState.CONTAINER_RUNNING;
+    case "exited":
+      return ContainerState.CONTAINER_EXITED;
+    default:
+      return ContainerState.CONTAINER_UNKNOWN;
+  }
+}
+
+function sandboxSummary(s: SandboxRecord): PodSandbox {
+  return {
+    id: s.id,
+    metadata: s.config.metadata,
+    state: sandboxState(s),
+    createdAt: ns(s.createdAt),
+    labels: s.config.labels,
+    annotations: s.config.annotations,
+    runtimeHandler: s.runtimeHandler,
+  };
+}
+
+function sandboxStatus(s: SandboxRecord): PodSandboxStatus {
+  const [first, ...rest] = s.ips;
+  return {
+    id: s.id,
+    metadata: s.config.metadata,
+    state: sandboxState(s),
+    createdAt: ns(s.createdAt),
+    network: { ip: first ?? "", additionalIps: rest.map((ip) => ({ ip })) },
+    linux: { namespaces: { options: s.config.linux?.securityContext?.namespaceOptions } },
+    labels: s.config.labels,
+    annotations: s.config.annotations,
+    runtimeHandler: s.runtimeHandler,
+  };
+}
+
+function containerSummary(c: ContainerRecord): Container {
+  return {
+    id: c.id,
+    podSandboxId: c.sandboxId,
+    metadata: c.config.metadata,
+    image: c.config.image,
+    imageRef: c.imageId,
+    imageId: c.imageId,
+    state: containerState(c),
+    createdAt: ns(c.createdAt),
+    labels: c.config.labels,
+    annotations: c.config.annotations,
+  };
+}
