@@ -69,10 +69,10 @@ export class CriImageService {
     return {
       imageFilesystems: [
         {
-          timestamp: Number(this.clock.nowNanos()),
+          timestamp: this.clock.nowNanos(),
           fsId: { mountpoint: this.store.root },
-          usedBytes: { value: usage.bytes },
-          inodesUsed: { value: usage.inodes },
+          usedBytes: { value: BigInt(usage.bytes) },
+          inodesUsed: { value: BigInt(usage.inodes) },
         },
       ],
       containerFilesystems: [],
@@ -95,8 +95,8 @@ export function toCriImage(record: ImageRecord): Image {
     id: record.id,
     repoTags: record.repoTags,
     repoDigests: record.repoDigests,
-    size: record.size,
-    ...(user.uid !== undefined ? { uid: { value: user.uid } } : {}),
+    size: BigInt(record.size),
+    ...(user.uid !== undefined ? { uid: { value: BigInt(user.uid) } } : {}),
     username: user.username ?? "",
     pinned: false,
   };

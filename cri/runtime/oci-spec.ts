@@ -34,7 +34,7 @@ import {
 } from "./oci-types.js";
 import { chooseSeccomp, seccompFor, seccompForSync } from "./seccomp.js";
 import { resolveUser } from "./user-resolver.js";
-import { normalizeSysctlName } from "./validate-config.js";
+import { int64ToNumber, normalizeSysctlName } from "./validate-config.js";
 
 export interface SandboxContext {
   id: string;
@@ -582,24 +582,34 @@ function containerNamespaces(
 
 /**
  * CRI resources -> OCI linux.resources (without device rules); zero and empty mean unset.
- * Also what UpdateContainerResources hands to `runc update`.
+ * Also what UpdateContainerResources hands to `runc update`. Throws InvalidArgumentError,
+ * naming the field under `fieldPrefix`, for a quantity a JSON number cannot carry exactly.
  */
-export function ociResources(res: LinuxContainerResources | undefined): LinuxResources {
+export function ociResources(
+  res: LinuxContainerResources | undefined,
+  fieldPrefix = "config.linux.resources",
+): LinuxResources {
   const out: LinuxResources = {};
   if (!res) return out;
+  const num = (value: bigint, name: string): number => int64ToNumber(value, `${fieldPrefix}.${name}`);
   const cpu: NonNullable<LinuxResources["cpu"]> = {};
-  if (res.cpuShares !== 0) cpu.shares = res.cpuShares;
-  if (res.cpuQuota !== 0) cpu.quota = res.cpuQuota;
-  if (res.cpuPeriod !== 0) cpu.period = res.cpuPeriod;
+  if (res.cpuShares !== 0n) cpu.shares = num(res.cpuShares, "cpu_shares");
+  if (res.cpuQuota !== 0n) cpu.quota = num(res.cpuQuota, "cpu_quota");
+  if (res.cpuPeriod !== 0n) cpu.period = num(res.cpuPeriod, "cpu_period");
   if (res.cpusetCpus !== "") cpu.cpus = res.cpusetCpus;
   if (res.cpusetMems !== "") cpu.mems = res.cpusetMems;
   if (Object.keys(cpu).length > 0) out.cpu = cpu;
   const memory: NonNullable<LinuxResources["memory"]> = {};
-  if (res.memoryLimitInBytes !== 0) memory.limit = res.memoryLimitInBytes;
-  if (res.memorySwapLimitInBytes !== 0) memory.swap = res.memorySwapLimitInBytes;
+  if (res.memoryLimitInBytes !== 0n) memory.limit = num(res.memoryLimitInBytes, "memory_limit_in_bytes");
+  if (res.memorySwapLimitInBytes !== 0n) {
+    memory.swap = num(res.memorySwapLimitInBytes, "memory_swap_limit_in_bytes");
+  }
   if (Object.keys(memory).length > 0) out.memory = memory;
   if (res.hugepageLimits.length > 0) {
-    out.hugepageLimits = res.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: h.limit }));
+    out.hugepageLimits = res.hugepageLimits.map((h, i) => ({
+      pageSize: h.pageSize,
+      limit: num(h.limit, `hugepage_limits[${i}].limit`),
+    }));
   }
   if (Object.keys(res.unified).length > 0) out.unified = { ...res.unified };
   return out;
@@ -618,6 +628,18 @@ function sandboxAnnotations(sandboxId: string, config: PodSandboxConfig): Record
     [ANNOTATION.sandboxNamespace]: config.metadata?.namespace ?? "",
     [ANNOTATION.sandboxUid]: config.metadata?.uid ?? "",
   };
+}
+
+// ---- user ids ----------------------------------------------------------------------------
+
+// Ids arrive as int64; the range check proper (0 .. 2^32-2) is the validator's and the user
+// resolver's job, this only keeps a huge value from being rounded into a plausible one.
+function optionalId(value: bigint | undefined, name: string): number | undefined {
+  return value === undefined ? undefined : int64ToNumber(value, `${SECURITY_CONTEXT_FIELD}.${name}`);
+}
+
+function supplementalGroupIds(groups: bigint[] | undefined): number[] | undefined {
+  return groups?.map((g, i) => int64ToNumber(g, `${SECURITY_CONTEXT_FIELD}.supplemental_groups[${i}]`));
 }
 
 // ---- container spec ---------------------------------------------------------------------
@@ -642,10 +664,10 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
 
   const user = await resolveUser(input.rootfsPath, {
     user: image.user,
-    runAsUser: sc?.runAsUser?.value,
+    runAsUser: optionalId(sc?.runAsUser?.value, "run_as_user"),
     runAsUsername: sc?.runAsUsername || undefined,
-    runAsGroup: sc?.runAsGroup?.value,
-    supplementalGroups: sc?.supplementalGroups,
+    runAsGroup: optionalId(sc?.runAsGroup?.value, "run_as_group"),
+    supplementalGroups: supplementalGroupIds(sc?.supplementalGroups),
     strictSupplementalGroups: sc?.supplementalGroupsPolicy === SupplementalGroupsPolicy.Strict,
   });
   const caps = containerCapabilities(sc, host);
@@ -680,7 +702,10 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
     capabilities: caps.capabilities,
     noNewPrivileges: (sc?.noNewPrivs ?? false) || (input.defaultNoNewPrivileges && !privileged),
   };
-  if (resources) process.oomScoreAdj = clampOomScoreAdj(resources.oomScoreAdj, host);
+  if (resources) {
+    const oomScoreAdj = int64ToNumber(resources.oomScoreAdj, "config.linux.resources.oom_score_adj");
+    process.oomScoreAdj = clampOomScoreAdj(oomScoreAdj, host);
+  }
   const linux: Linux = {
     cgroupsPath: input.cgroupsPath,
     namespaces: containerNamespaces(config, sandbox, input.targetPid),
@@ -731,8 +756,8 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
   if (!hostPid) namespaces.push({ type: "pid" });
   namespaces.push({ type: "cgroup" });
 
-  const uid = sc?.runAsUser?.value ?? 0;
-  const gid = sc?.runAsGroup?.value ?? 0;
+  const uid = optionalId(sc?.runAsUser?.value, "run_as_user") ?? 0;
+  const gid = optionalId(sc?.runAsGroup?.value, "run_as_group") ?? 0;
   const seccomp = seccompForSync(
     chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD),
     {
@@ -756,7 +781,11 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
     ociVersion: OCI_VERSION,
     process: {
       terminal: false,
-      user: { uid, gid, additionalGids: [...new Set([gid, ...(sc?.supplementalGroups ?? [])])] },
+      user: {
+        uid,
+        gid,
+        additionalGids: [...new Set([gid, ...(supplementalGroupIds(sc?.supplementalGroups) ?? [])])],
+      },
       args: [...input.args],
       env: [DEFAULT_PATH_ENV],
       cwd: "/",

@@ -20,7 +20,7 @@ import {
 } from "../api/generated/api.js";
 import { normalizeCapabilityName } from "./host-limits.js";
 
-const MAX_ID = 0xfffffffe;
+const MAX_ID = 0xfffffffen;
 /** The smallest memory limit a container can start under (the figure Docker and runc users know). */
 export const MIN_MEMORY_LIMIT_BYTES = 6 * 1024 * 1024;
 const MAX_HOSTNAME_LENGTH = 64; // HOST_NAME_MAX
@@ -82,27 +82,49 @@ export function isValidCpuset(text: string): boolean {
   });
 }
 
-function checkNonNegative(value: number, field: string): void {
-  if (!Number.isInteger(value) || value < 0) throw invalid(field, `${value} must be a non-negative integer`);
+// CRI quantities are int64 but travel to runc as JSON numbers, which are exact only up to
+// 2^53 - 1; a value beyond that is refused rather than silently rounded.
+const MAX_EXACT_INTEGER = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * An int64 of a CRI message as a number for the OCI spec. Throws InvalidArgumentError
+ * naming `field` when the value would not survive the conversion exactly.
+ */
+export function int64ToNumber(value: bigint, field: string): number {
+  if (value > MAX_EXACT_INTEGER || value < -MAX_EXACT_INTEGER) {
+    throw invalid(
+      field,
+      `${value} is beyond the largest value berth can pass on exactly (${MAX_EXACT_INTEGER})`,
+    );
+  }
+  return Number(value);
+}
+
+function checkNonNegative(value: bigint, field: string): void {
+  if (value < 0n) throw invalid(field, `${value} must not be negative`);
+  int64ToNumber(value, field);
+}
+
+function checkWithin(value: bigint, min: bigint, max: bigint, field: string, problem: string): void {
+  if (value < min || value > max) throw invalid(field, `${value} ${problem}`);
 }
 
 export function validateLinuxResources(res: LinuxContainerResources, fieldPrefix: string): void {
   const f = (name: string): string => `${fieldPrefix}.${name}`;
   checkNonNegative(res.cpuPeriod, f("cpu_period"));
-  if (res.cpuPeriod !== 0 && (res.cpuPeriod < 1000 || res.cpuPeriod > 1_000_000)) {
-    throw invalid(f("cpu_period"), `${res.cpuPeriod} is outside [1000, 1000000] microseconds`);
+  if (res.cpuPeriod !== 0n) {
+    checkWithin(res.cpuPeriod, 1000n, 1_000_000n, f("cpu_period"), "is outside [1000, 1000000] microseconds");
   }
   // -1 is the kernel's own word for "no quota", which an update may use to lift a limit.
-  if (res.cpuQuota !== -1) checkNonNegative(res.cpuQuota, f("cpu_quota"));
-  if (res.cpuQuota > 0 && res.cpuQuota < 1000) {
+  if (res.cpuQuota !== -1n) checkNonNegative(res.cpuQuota, f("cpu_quota"));
+  if (res.cpuQuota > 0n && res.cpuQuota < 1000n) {
     throw invalid(f("cpu_quota"), `${res.cpuQuota} is below the kernel minimum of 1000 microseconds`);
   }
   checkNonNegative(res.cpuShares, f("cpu_shares"));
-  if (res.cpuShares !== 0 && (res.cpuShares < 2 || res.cpuShares > 262144)) {
-    throw invalid(f("cpu_shares"), `${res.cpuShares} is outside [2, 262144]`);
-  }
+  if (res.cpuShares !== 0n)
+    checkWithin(res.cpuShares, 2n, 262144n, f("cpu_shares"), "is outside [2, 262144]");
   checkNonNegative(res.memoryLimitInBytes, f("memory_limit_in_bytes"));
-  if (res.memoryLimitInBytes > 0 && res.memoryLimitInBytes < MIN_MEMORY_LIMIT_BYTES) {
+  if (res.memoryLimitInBytes > 0n && res.memoryLimitInBytes < BigInt(MIN_MEMORY_LIMIT_BYTES)) {
     throw invalid(
       f("memory_limit_in_bytes"),
       `${res.memoryLimitInBytes} is below the minimum of ${MIN_MEMORY_LIMIT_BYTES} bytes (6 MiB)`,
@@ -110,8 +132,8 @@ export function validateLinuxResources(res: LinuxContainerResources, fieldPrefix
   }
   checkNonNegative(res.memorySwapLimitInBytes, f("memory_swap_limit_in_bytes"));
   if (
-    res.memorySwapLimitInBytes > 0 &&
-    res.memoryLimitInBytes > 0 &&
+    res.memorySwapLimitInBytes > 0n &&
+    res.memoryLimitInBytes > 0n &&
     res.memorySwapLimitInBytes < res.memoryLimitInBytes
   ) {
     throw invalid(
@@ -119,9 +141,7 @@ export function validateLinuxResources(res: LinuxContainerResources, fieldPrefix
       "counts memory plus swap, so it cannot be below memory_limit_in_bytes",
     );
   }
-  if (!Number.isInteger(res.oomScoreAdj) || res.oomScoreAdj < -1000 || res.oomScoreAdj > 1000) {
-    throw invalid(f("oom_score_adj"), `${res.oomScoreAdj} is outside [-1000, 1000]`);
-  }
+  checkWithin(res.oomScoreAdj, -1000n, 1000n, f("oom_score_adj"), "is outside [-1000, 1000]");
   if (!isValidCpuset(res.cpusetCpus))
     throw invalid(f("cpuset_cpus"), `"${res.cpusetCpus}" is not a cpu list like "0-3,5"`);
   if (!isValidCpuset(res.cpusetMems))
@@ -148,9 +168,8 @@ export function validateLinuxResources(res: LinuxContainerResources, fieldPrefix
 
 // ---- shared pieces ----------------------------------------------------------------------
 
-function checkId(value: number, field: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > MAX_ID)
-    throw invalid(field, `${value} is not a valid id`);
+function checkId(value: bigint, field: string): void {
+  if (value < 0n || value > MAX_ID) throw invalid(field, `${value} is not a valid id`);
 }
 
 /** Names end up in log paths and annotations: no path separators or control characters. */

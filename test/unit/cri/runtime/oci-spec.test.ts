@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../../../common/errors.js";
 import {
   ContainerConfig,
+  LinuxContainerResources,
   MountPropagation,
   NamespaceMode,
   PodSandboxConfig,
@@ -235,15 +236,24 @@ describe("buildContainerSpec: process", () => {
       {
         linux: {
           securityContext: {
-            runAsUser: { value: 1000 },
-            runAsGroup: { value: 5 },
-            supplementalGroups: [900],
+            runAsUser: { value: 1000n },
+            runAsGroup: { value: 5n },
+            supplementalGroups: [900n],
           },
         },
       },
       { image: { user: "root" } },
     );
     expect(spec.process?.user).toEqual({ uid: 1000, gid: 5, additionalGids: [5, 44, 900] });
+  });
+
+  it("refuses an id a number cannot hold exactly instead of rounding it", async () => {
+    expect(await fieldOf(build({ linux: { securityContext: { runAsUser: { value: 2n ** 53n } } } }))).toBe(
+      "config.linux.security_context.run_as_user",
+    );
+    expect(
+      await fieldOf(build({ linux: { securityContext: { supplementalGroups: [1n, -(2n ** 60n)] } } })),
+    ).toBe("config.linux.security_context.supplemental_groups[1]");
   });
 
   it("fails on an unknown run_as_username", async () => {
@@ -268,11 +278,11 @@ describe("buildContainerSpec: process", () => {
   });
 
   it("clamps oom_score_adj up to the host floor", async () => {
-    const adj = async (oomScoreAdj: number) =>
+    const adj = async (oomScoreAdj: bigint) =>
       (await build({ linux: { resources: { oomScoreAdj } } })).process?.oomScoreAdj;
-    expect(await adj(-999)).toBe(-100);
-    expect(await adj(-100)).toBe(-100);
-    expect(await adj(300)).toBe(300);
+    expect(await adj(-999n)).toBe(-100);
+    expect(await adj(-100n)).toBe(-100);
+    expect(await adj(300n)).toBe(300);
     expect((await build()).process?.oomScoreAdj).toBeUndefined();
     expect(clampOomScoreAdj(1000, { ...HOST, minOomScoreAdj: 0 })).toBe(1000);
   });
@@ -647,14 +657,14 @@ describe("resources and sysctls", () => {
     const spec = await build({
       linux: {
         resources: {
-          cpuShares: 512,
-          cpuQuota: 50000,
-          cpuPeriod: 100000,
+          cpuShares: 512n,
+          cpuQuota: 50000n,
+          cpuPeriod: 100000n,
           cpusetCpus: "0-1",
           cpusetMems: "0",
-          memoryLimitInBytes: 268435456,
-          memorySwapLimitInBytes: 536870912,
-          hugepageLimits: [{ pageSize: "2MB", limit: 2097152 }],
+          memoryLimitInBytes: 268435456n,
+          memorySwapLimitInBytes: 536870912n,
+          hugepageLimits: [{ pageSize: "2MB", limit: 2097152n }],
           unified: { "memory.high": "200M" },
         },
       },
@@ -671,10 +681,37 @@ describe("resources and sysctls", () => {
   it("leaves unset resources out", () => {
     expect(ociResources(undefined)).toEqual({});
     expect(
-      ociResources(ContainerConfig.fromPartial({ linux: { resources: { cpuQuota: -1 } } }).linux?.resources),
+      ociResources(ContainerConfig.fromPartial({ linux: { resources: { cpuQuota: -1n } } }).linux?.resources),
     ).toEqual({
       cpu: { quota: -1 },
     });
+  });
+
+  it("refuses quantities a JSON number would round, naming the field under the given prefix", async () => {
+    const huge = 2n ** 53n;
+    const resources = (partial: Parameters<typeof LinuxContainerResources.fromPartial>[0]) =>
+      LinuxContainerResources.fromPartial(partial);
+    // The async wrapper turns a throw into a rejection fieldOf can read.
+    const fieldOfMapping = (res: LinuxContainerResources, prefix?: string) =>
+      fieldOf((async () => ociResources(res, prefix))());
+    const P = "config.linux.resources";
+    expect(await fieldOfMapping(resources({ cpuQuota: huge }))).toBe(`${P}.cpu_quota`);
+    expect(await fieldOfMapping(resources({ cpuPeriod: huge }), "linux")).toBe("linux.cpu_period");
+    expect(await fieldOfMapping(resources({ cpuShares: huge }), "linux")).toBe("linux.cpu_shares");
+    expect(await fieldOfMapping(resources({ memoryLimitInBytes: 2n ** 63n - 1n }))).toBe(
+      `${P}.memory_limit_in_bytes`,
+    );
+    const hugepageLimits = [
+      { pageSize: "2MB", limit: 1n },
+      { pageSize: "1GB", limit: huge },
+    ];
+    expect(await fieldOfMapping(resources({ hugepageLimits }))).toBe(`${P}.hugepage_limits[1].limit`);
+    expect(ociResources(resources({ memoryLimitInBytes: huge - 1n }))).toEqual({
+      memory: { limit: Number.MAX_SAFE_INTEGER },
+    });
+    expect(await fieldOf(build({ linux: { resources: { memorySwapLimitInBytes: huge } } }))).toBe(
+      "config.linux.resources.memory_swap_limit_in_bytes",
+    );
   });
 
   it("applies the sandbox's sysctls, slash form normalized", async () => {
@@ -728,7 +765,7 @@ describe("seccomp", () => {
 
   it("Localhost: a missing file names localhost_ref", async () => {
     expect(
-      await fieldOf(build(withSeccomp(SecurityProfile_ProfileType.Localhost, join(base, "none.json")))),
+      await fieldOf(build(withSeccomp(SecurityProfile_ProfileType.Localhost, join(base, "none.json")),
     ).toBe("config.linux.security_context.seccomp.localhost_ref");
   });
 
@@ -860,9 +897,9 @@ describe("buildInfraSpec", () => {
     const spec = infra({
       linux: {
         securityContext: {
-          runAsUser: { value: 65535 },
-          runAsGroup: { value: 65534 },
-          supplementalGroups: [5],
+          runAsUser: { value: 65535n },
+          runAsGroup: { value: 65534n },
+          supplementalGroups: [5n],
         },
       },
     });

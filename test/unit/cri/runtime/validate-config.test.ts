@@ -9,6 +9,7 @@ import {
   SecurityProfile_ProfileType,
 } from "../../../../cri/api/generated/api.js";
 import {
+  int64ToNumber,
   isValidCpuset,
   normalizeSysctlName,
   sysctlNamespace,
@@ -19,6 +20,7 @@ import {
 
 type SandboxPartial = Parameters<typeof PodSandboxConfig.fromPartial>[0];
 type ContainerPartial = Parameters<typeof ContainerConfig.fromPartial>[0];
+type ResourcesPartial = Parameters<typeof LinuxContainerResources.fromPartial>[0];
 
 function sandbox(partial: SandboxPartial = {}): PodSandboxConfig {
   return PodSandboxConfig.fromPartial({
@@ -104,6 +106,16 @@ describe("validatePodSandboxConfig", () => {
       "config.linux.resources.memory_limit_in_bytes",
     ],
     ["bad overhead", { linux: { overhead: { cpuShares: 1 } } }, "config.linux.overhead.cpu_shares"],
+    [
+      "run_as_user past the largest id",
+      { linux: { securityContext: { runAsUser: { value: 0xffffffffn } } } },
+      "config.linux.security_context.run_as_user",
+    ],
+    [
+      "negative supplemental group",
+      { linux: { securityContext: { supplementalGroups: [1n, -1n] } } },
+      "config.linux.security_context.supplemental_groups[1]",
+    ],
   ])("rejects %s", (_label, partial, field) => {
     expect(
       fieldOf(() => validatePodSandboxConfig(partial === undefined ? undefined : sandbox(partial))),
@@ -193,62 +205,98 @@ describe("sysctls", () => {
   });
 });
 
+const TWO_TO_53 = 2n ** 53n;
+const INT64_MAX = 2n ** 63n - 1n;
+
+describe("int64ToNumber", () => {
+  it("converts values a number holds exactly, negative ones too", () => {
+    expect(int64ToNumber(0n, "f")).toBe(0);
+    expect(int64ToNumber(-1n, "f")).toBe(-1);
+    expect(int64ToNumber(TWO_TO_53 - 1n, "f")).toBe(Number.MAX_SAFE_INTEGER);
+    expect(int64ToNumber(1n - TWO_TO_53, "f")).toBe(-Number.MAX_SAFE_INTEGER);
+  });
+
+  it("refuses values it would round, naming the field", () => {
+    expect(fieldOf(() => int64ToNumber(TWO_TO_53, "config.x"))).toBe("config.x");
+    expect(fieldOf(() => int64ToNumber(-TWO_TO_53, "config.x"))).toBe("config.x");
+    expect(fieldOf(() => int64ToNumber(INT64_MAX, "config.x"))).toBe("config.x");
+  });
+});
+
 describe("validateLinuxResources", () => {
   const P = "config.linux.resources";
-  const res = (partial: Partial<LinuxContainerResources>) => LinuxContainerResources.fromPartial(partial);
+  const res = (partial: ResourcesPartial) => LinuxContainerResources.fromPartial(partial);
 
   it("accepts unset and sensible values", () => {
     expect(() => validateLinuxResources(res({}), P)).not.toThrow();
     expect(() =>
       validateLinuxResources(
         res({
-          cpuPeriod: 100000,
-          cpuQuota: 50000,
-          cpuShares: 1024,
-          memoryLimitInBytes: 64 * 1024 * 1024,
-          memorySwapLimitInBytes: 128 * 1024 * 1024,
-          oomScoreAdj: -997,
+          cpuPeriod: 100000n,
+          cpuQuota: 50000n,
+          cpuShares: 1024n,
+          memoryLimitInBytes: 64n * 1024n * 1024n,
+          memorySwapLimitInBytes: 128n * 1024n * 1024n,
+          oomScoreAdj: -997n,
           cpusetCpus: "0-3,5",
           cpusetMems: "0",
-          hugepageLimits: [{ pageSize: "2MB", limit: 4194304 }],
+          hugepageLimits: [{ pageSize: "2MB", limit: 4194304n }],
           unified: { "memory.high": "1G", "hugetlb.2MB.max": "0" },
         }),
         P,
       ),
     ).not.toThrow();
     // -1 lifts a CPU limit.
-    expect(() => validateLinuxResources(res({ cpuQuota: -1 }), P)).not.toThrow();
-    expect(() => validateLinuxResources(res({ memoryLimitInBytes: 6 * 1024 * 1024 }), P)).not.toThrow();
+    expect(() => validateLinuxResources(res({ cpuQuota: -1n }), P)).not.toThrow();
+    expect(() => validateLinuxResources(res({ memoryLimitInBytes: 6n * 1024n * 1024n }), P)).not.toThrow();
   });
 
-  it.each<[string, Partial<LinuxContainerResources>, string]>([
-    ["negative period", { cpuPeriod: -1 }, "cpu_period"],
-    ["period too short", { cpuPeriod: 999 }, "cpu_period"],
-    ["period too long", { cpuPeriod: 1_000_001 }, "cpu_period"],
-    ["negative quota", { cpuQuota: -2 }, "cpu_quota"],
-    ["quota below 1ms", { cpuQuota: 999 }, "cpu_quota"],
-    ["negative shares", { cpuShares: -5 }, "cpu_shares"],
-    ["shares of 1", { cpuShares: 1 }, "cpu_shares"],
-    ["shares too high", { cpuShares: 262145 }, "cpu_shares"],
-    ["negative memory", { memoryLimitInBytes: -1 }, "memory_limit_in_bytes"],
-    ["memory below 6 MiB", { memoryLimitInBytes: 6 * 1024 * 1024 - 1 }, "memory_limit_in_bytes"],
-    ["negative swap", { memorySwapLimitInBytes: -1 }, "memory_swap_limit_in_bytes"],
+  it.each<[string, ResourcesPartial, string]>([
+    ["negative period", { cpuPeriod: -1n }, "cpu_period"],
+    ["period too short", { cpuPeriod: 999n }, "cpu_period"],
+    ["period too long", { cpuPeriod: 1_000_001n }, "cpu_period"],
+    ["negative quota", { cpuQuota: -2n }, "cpu_quota"],
+    ["quota below 1ms", { cpuQuota: 999n }, "cpu_quota"],
+    ["negative shares", { cpuShares: -5n }, "cpu_shares"],
+    ["shares of 1", { cpuShares: 1n }, "cpu_shares"],
+    ["shares too high", { cpuShares: 262145n }, "cpu_shares"],
+    ["negative memory", { memoryLimitInBytes: -1n }, "memory_limit_in_bytes"],
+    ["memory below 6 MiB", { memoryLimitInBytes: 6n * 1024n * 1024n - 1n }, "memory_limit_in_bytes"],
+    ["negative swap", { memorySwapLimitInBytes: -1n }, "memory_swap_limit_in_bytes"],
     [
       "swap below memory",
-      { memoryLimitInBytes: 64 * 1024 * 1024, memorySwapLimitInBytes: 32 * 1024 * 1024 },
+      { memoryLimitInBytes: 64n * 1024n * 1024n, memorySwapLimitInBytes: 32n * 1024n * 1024n },
       "memory_swap_limit_in_bytes",
     ],
-    ["oom_score_adj too low", { oomScoreAdj: -1001 }, "oom_score_adj"],
-    ["oom_score_adj too high", { oomScoreAdj: 1001 }, "oom_score_adj"],
+    ["oom_score_adj too low", { oomScoreAdj: -1001n }, "oom_score_adj"],
+    ["oom_score_adj too high", { oomScoreAdj: 1001n }, "oom_score_adj"],
     ["cpuset words", { cpusetCpus: "all" }, "cpuset_cpus"],
     ["cpuset backwards range", { cpusetCpus: "3-1" }, "cpuset_cpus"],
     ["cpuset mems dangling", { cpusetMems: "0-" }, "cpuset_mems"],
-    ["hugepage size", { hugepageLimits: [{ pageSize: "2M", limit: 1 }] }, "hugepage_limits[0].page_size"],
-    ["hugepage limit", { hugepageLimits: [{ pageSize: "1GB", limit: -1 }] }, "hugepage_limits[0].limit"],
+    ["hugepage size", { hugepageLimits: [{ pageSize: "2M", limit: 1n }] }, "hugepage_limits[0].page_size"],
+    ["hugepage limit", { hugepageLimits: [{ pageSize: "1GB", limit: -1n }] }, "hugepage_limits[0].limit"],
     ["unified path", { unified: { "../memory.max": "1" } }, 'unified["../memory.max"]'],
     ["unified cgroup.procs", { unified: { "cgroup.procs": "1" } }, 'unified["cgroup.procs"]'],
+    ["quota past 2^53", { cpuQuota: TWO_TO_53 }, "cpu_quota"],
+    ["memory of int64 max", { memoryLimitInBytes: INT64_MAX }, "memory_limit_in_bytes"],
+    ["swap past 2^53", { memorySwapLimitInBytes: TWO_TO_53 }, "memory_swap_limit_in_bytes"],
+    [
+      "hugepage limit past 2^53",
+      { hugepageLimits: [{ pageSize: "2MB", limit: TWO_TO_53 }] },
+      "hugepage_limits[0].limit",
+    ],
   ])("rejects %s", (_label, partial, field) => {
     expect(fieldOf(() => validateLinuxResources(res(partial), P))).toBe(`${P}.${field}`);
+  });
+
+  it("accepts the largest quantities a JSON number carries exactly", () => {
+    const largest = BigInt(Number.MAX_SAFE_INTEGER);
+    expect(() =>
+      validateLinuxResources(
+        res({ cpuQuota: largest, memoryLimitInBytes: largest, memorySwapLimitInBytes: largest }),
+        P,
+      ),
+    ).not.toThrow();
   });
 
   it("parses cpu lists", () => {

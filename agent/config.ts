@@ -1,0 +1,121 @@
+// berth's configuration: every field has a default; a YAML file, then BERTH_* environment
+// variables, then command-line flags override it, in that order.
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import { InvalidArgumentError } from "../common/errors.js";
+
+export interface AgentConfig {
+  /** gRPC socket for CRI and berth.v1 (root only). */
+  socket: string;
+  stateDir: string;
+  runDir: string;
+  /** Parent of berth's pod cgroups; a relative path nests under the agent's own cgroup. */
+  cgroupRoot: string;
+  logLevel: string;
+  cni: {
+    enabled: boolean;
+    confDir: string;
+    pluginDirs: string[];
+    /** Written when confDir holds no network config. */
+    defaultSubnet: string;
+    defaultBridge: string;
+    /** Masquerade pod traffic leaving the pod subnet (pods reach the outside). */
+    defaultIpMasq: boolean;
+  };
+  runcBinary: string;
+  conmonBinary: string;
+}
+
+export const DEFAULT_CONFIG_PATH = "/etc/berth/config.yaml";
+
+export function defaultConfig(): AgentConfig {
+  return {
+    socket: "/run/berth/berth.sock",
+    stateDir: "/var/lib/berth",
+    runDir: "/run/berth",
+    cgroupRoot: "/berth",
+    logLevel: "info",
+    cni: {
+      enabled: true,
+      confDir: "/etc/cni/net.d",
+      pluginDirs: ["/usr/lib/cni", "/opt/cni/bin"],
+      defaultSubnet: "10.88.0.0/16",
+      defaultBridge: "berth0",
+      defaultIpMasq: true,
+    },
+    runcBinary: "/usr/sbin/runc",
+    conmonBinary: "/usr/bin/conmon",
+  };
+}
+
+/** Environment variables that override config fields. */
+const ENV_OVERRIDES: Record<string, (c: AgentConfig, v: string) => void> = {
+  BERTH_SOCKET: (c, v) => (c.socket = v),
+  BERTH_STATE_DIR: (c, v) => (c.stateDir = v),
+  BERTH_RUN_DIR: (c, v) => (c.runDir = v),
+  BERTH_CGROUP_ROOT: (c, v) => (c.cgroupRoot = v),
+  BERTH_LOG_LEVEL: (c, v) => (c.logLevel = v),
+  BERTH_CNI_CONF_DIR: (c, v) => (c.cni.confDir = v),
+};
+
+export interface LoadOptions {
+  path?: string;
+  /** The file must exist (it was named explicitly). */
+  required?: boolean;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Partial<Omit<AgentConfig, "cni">> & { cni?: Partial<AgentConfig["cni"]> };
+}
+
+export async function loadConfig(opts: LoadOptions = {}): Promise<AgentConfig> {
+  const config = defaultConfig();
+  const path = opts.path ?? DEFAULT_CONFIG_PATH;
+  let text: string | undefined;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT" || opts.required) {
+      throw new InvalidArgumentError("config", `cannot read ${path}: ${(err as Error).message}`);
+    }
+  }
+  if (text !== undefined) mergeFile(config, parseYaml(text) as unknown, path);
+  for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {
+    const value = (opts.env ?? process.env)[name];
+    if (value) apply(config, value);
+  }
+  const { cni, ...rest } = opts.overrides ?? {};
+  Object.assign(config, dropUndefined(rest));
+  if (cni) Object.assign(config.cni, dropUndefined(cni));
+  return config;
+}
+
+/** Merges a parsed YAML document into the config, rejecting unknown keys and wrong types by name. */
+function mergeFile(config: AgentConfig, doc: unknown, path: string): void {
+  if (doc === null || doc === undefined) return;
+  mergeObject(config as unknown as Record<string, unknown>, doc, path);
+}
+
+function mergeObject(target: Record<string, unknown>, source: unknown, field: string): void {
+  if (typeof source !== "object" || source === null || Array.isArray(source)) {
+    throw new InvalidArgumentError(field, "must be a mapping");
+  }
+  for (const [key, value] of Object.entries(source)) {
+    const name = `${field}: ${key}`;
+    if (!(key in target)) throw new InvalidArgumentError(name, "unknown field");
+    const current = target[key];
+    if (typeof current === "object" && current !== null && !Array.isArray(current)) {
+      mergeObject(current as Record<string, unknown>, value, name);
+    } else if (Array.isArray(current)) {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === typeof current[0])) {
+        throw new InvalidArgumentError(name, `must be a list of ${typeof current[0]}`);
+      }
+      target[key] = value;
+    } else {
+      if (typeof value !== typeof current) throw new InvalidArgumentError(name, `must be a ${typeof current}`);
+      target[key] = value;
+    }
+  }
+}
+
+function dropUndefined<T extends object>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,86 @@
+// The berth agent: the in-process CRI runtime, its gRPC socket, and orderly shutdown.
+// Containers are supervised by conmon, not by this process, so stopping or killing the
+// agent leaves them running; the next start re-adopts them from the state on disk.
+import { join } from "node:path";
+import type { Server } from "@grpc/grpc-js";
+import type { Logger } from "../common/logger.js";
+import { ImageServiceService, RuntimeServiceService } from "../cri/api/generated/api.js";
+import { bindService } from "../cri/grpc-binding.js";
+import { startGrpcServer, stopGrpcServer } from "../cri/grpc-server.js";
+import { CniManager } from "../cri/network/cni-network.js";
+import { createBerthRuntime, type BerthRuntime } from "../cri/runtime/berth-runtime.js";
+import { ImagesService } from "./api/generated/berth.js";
+import type { AgentConfig } from "./config.js";
+import { ImageImportService } from "./image-import-service.js";
+
+export interface RunningAgent {
+  runtime: BerthRuntime;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+  const network = config.cni.enabled
+    ? new CniManager({
+        confDir: config.cni.confDir,
+        pluginDirs: config.cni.pluginDirs,
+        cacheDir: join(config.stateDir, "cni", "cache"),
+        logger: logger.child({ component: "cni" }),
+        writeDefault: {
+          ipamDataDir: join(config.stateDir, "cni", "networks"),
+          subnet: config.cni.defaultSubnet,
+          bridgeName: config.cni.defaultBridge,
+          ipMasq: config.cni.defaultIpMasq,
+        },
+      })
+    : undefined;
+  const runtime = await createBerthRuntime({
+    stateDir: config.stateDir,
+    runDir: config.runDir,
+    logger,
+    cgroupRoot: config.cgroupRoot,
+    runcBinary: config.runcBinary,
+    conmonBinary: config.conmonBinary,
+    network,
+  });
+  const server = await startGrpcServer(config.socket, [
+    {
+      definition: RuntimeServiceService,
+      implementation: bindService("runtime.v1.RuntimeService", RuntimeServiceService, runtime.runtimeService, logger),
+    },
+    {
+      definition: ImageServiceService,
+      implementation: bindService("runtime.v1.ImageService", ImageServiceService, runtime.imageService, logger),
+    },
+    {
+      definition: ImagesService,
+      implementation: bindService("berth.v1.Images", ImagesService, new ImageImportService(runtime.images), logger),
+    },
+  ]);
+  logger.info({ socket: config.socket, stateDir: config.stateDir }, "berth agent serving");
+  return {
+    runtime,
+    server,
+    stop: async () => {
+      await stopGrpcServer(server);
+      await runtime.close();
+      logger.info("berth agent stopped; containers keep running");
+    },
+  };
+}
+
+/** Runs the agent until SIGTERM or SIGINT. */
+export async function runAgent(config: AgentConfig, logger: Logger): Promise<void> {
+  const agent = await startAgent(config, logger);
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string): void => {
+      logger.info({ signal }, "shutting down");
+      agent.stop().then(resolve, (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        resolve();
+      });
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+}

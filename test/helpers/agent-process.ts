@@ -1,0 +1,72 @@
+// Runs the built berth binary (`berth agent`) as its own process, for tests that kill it
+// like a crash would, and for CLI tests. Requires `npm run build` (npm test does it).
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { connectCri, type CriClients } from "../../cri/grpc-client.js";
+
+/** The repository root, whether this file runs from source (vitest) or from dist/. */
+function repoRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
+  return dir;
+}
+
+export const BERTH_BIN = join(repoRoot(), "dist", "agent", "cli", "main.js");
+
+export interface AgentDirs {
+  socket: string;
+  stateDir: string;
+  runDir: string;
+  cgroupRoot: string;
+}
+
+export interface AgentProcess {
+  child: ChildProcess;
+  cri: CriClients;
+  output(): string;
+  /** SIGKILL, as a crash. */
+  kill9(): Promise<void>;
+  /** SIGTERM, and wait for exit. */
+  stop(): Promise<void>;
+}
+
+export function requireBuild(): void {
+  if (!existsSync(BERTH_BIN)) throw new Error(`${BERTH_BIN} is missing: run "npm run build" first (npm test does)`);
+}
+
+export async function startAgentProcess(dirs: AgentDirs, extraArgs: string[] = ["--no-cni"]): Promise<AgentProcess> {
+  requireBuild();
+  const child = spawn(
+    process.execPath,
+    [BERTH_BIN, "agent", "--socket", dirs.socket, "--state-dir", dirs.stateDir, "--run-dir", dirs.runDir, "--cgroup-root", dirs.cgroupRoot, "--log-level", "debug", ...extraArgs],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // Ready when it logs that it serves (the socket is bound by then).
+  const deadline = Date.now() + 30_000;
+  while (!out.includes("berth agent serving")) {
+    if (child.exitCode !== null) throw new Error(`berth agent exited early:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`berth agent did not start in time:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const cri = connectCri(dirs.socket, 60_000);
+  return {
+    child,
+    cri,
+    output: () => out,
+    kill9: async () => {
+      cri.close();
+      child.kill("SIGKILL");
+      await exited;
+    },
+    stop: async () => {
+      cri.close();
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
