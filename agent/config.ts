@@ -110,7 +110,8 @@ function mergeObject(target: Record<string, unknown>, source: unknown, field: st
       }
       target[key] = value;
     } else {
-      if (typeof value !== typeof current) throw new InvalidArgumentError(name, `must be a ${typeof current}`);
+      if (typeof value !== typeof current)
+        throw new InvalidArgumentError(name, `must be a ${typeof current}`);
       target[key] = value;
     }
   }

@@ -46,15 +46,30 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   const server = await startGrpcServer(config.socket, [
     {
       definition: RuntimeServiceService,
-      implementation: bindService("runtime.v1.RuntimeService", RuntimeServiceService, runtime.runtimeService, logger),
+      implementation: bindService(
+        "runtime.v1.RuntimeService",
+        RuntimeServiceService,
+        runtime.runtimeService,
+        logger,
+      ),
     },
     {
       definition: ImageServiceService,
-      implementation: bindService("runtime.v1.ImageService", ImageServiceService, runtime.imageService, logger),
+      implementation: bindService(
+        "runtime.v1.ImageService",
+        ImageServiceService,
+        runtime.imageService,
+        logger,
+      ),
     },
     {
       definition: ImagesService,
-      implementation: bindService("berth.v1.Images", ImagesService, new ImageImportService(runtime.images), logger),
+      implementation: bindService(
+        "berth.v1.Images",
+        ImagesService,
+        new ImageImportService(runtime.images),
+        logger,
+      ),
     },
   ]);
   logger.info({ socket: config.socket, stateDir: config.stateDir }, "berth agent serving");

@@ -8,7 +8,8 @@ export class ImageImportService {
   constructor(private readonly store: ImageStore) {}
 
   async importImage(req: ImportImageRequest): Promise<ImportImageResponse> {
-    if (!req.path || !isAbsolute(req.path)) throw new InvalidArgumentError("path", "must be an absolute path on the node");
+    if (!req.path || !isAbsolute(req.path))
+      throw new InvalidArgumentError("path", "must be an absolute path on the node");
     const records = await this.store.importOciLayout(req.path, req.tag ? { tag: req.tag } : {});
     return { images: records.map((r) => ({ id: r.id, repoTags: r.repoTags, size: BigInt(r.size) })) };
   }

@@ -89,7 +89,10 @@ export class CgroupManager {
    */
   async remove(path: string): Promise<void> {
     this.requireBelowRoot(path);
-    const dirs = [...distinctDirs(this.resolveCgroupDirs(path)), ...namedHierarchyDirs(this.layout, path, this.root)];
+    const dirs = [
+      ...distinctDirs(this.resolveCgroupDirs(path)),
+      ...namedHierarchyDirs(this.layout, path, this.root),
+    ];
     for (const dir of dirs) await this.removeTree(dir);
   }
 

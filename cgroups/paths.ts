@@ -86,7 +86,11 @@ export function resolveHierarchyPaths(
  * The cgroup's directories in named v1 hierarchies (name=systemd). berth never puts limits
  * there, but runc creates the container's cgroup in them too, so removal must find them.
  */
-export function namedHierarchyDirs(layout: CgroupLayout, path: string, root: string = DEFAULT_CGROUP_ROOT): string[] {
+export function namedHierarchyDirs(
+  layout: CgroupLayout,
+  path: string,
+  root: string = DEFAULT_CGROUP_ROOT,
+): string[] {
   if (layout.mode === "unified") return [];
   return Object.entries(layout.v1Mounts)
     .filter(([controller]) => controller.startsWith("name="))

@@ -3,6 +3,7 @@
 import { open, rename, rm, readFile, mkdir } from "node:fs/promises";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { parseWithBigInt, stringifyWithBigInt } from "./json-bigint.js";
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
@@ -27,14 +28,15 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await syncDir(dir);
 }
 
+/** Writes JSON atomically; bigint values survive (see json-bigint.ts). */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+  await writeFileAtomic(path, stringifyWithBigInt(value, 2) + "\n");
 }
 
 /** Reads a JSON file; undefined when it does not exist. */
 export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(path, "utf8")) as T;
+    return parseWithBigInt<T>(await readFile(path, "utf8"));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;

@@ -26,7 +26,8 @@ export function bindService(
     const rpc = `${serviceName}/${method.originalName ?? name}`;
     const call = typeof fn === "function" ? (fn as AnyMethod).bind(impl) : undefined;
     if (method.responseStream) {
-      handlers[name] = (stream: ServerWritableStream<unknown, unknown>) => void serveStream(rpc, call, stream, logger);
+      handlers[name] = (stream: ServerWritableStream<unknown, unknown>) =>
+        void serveStream(rpc, call, stream, logger);
     } else {
       handlers[name] = (unary: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
         void serveUnary(rpc, call, unary.request, callback, logger);

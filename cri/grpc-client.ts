@@ -1,7 +1,19 @@
 // Promise-shaped clients of any CRI endpoint (berth's own socket, containerd, CRI-O),
 // so the agent and the CLI use one interface whether the runtime is in-process or remote.
-import { credentials, Metadata, type Client, type ClientReadableStream, type ServiceDefinition, type ServiceError } from "@grpc/grpc-js";
-import { ImageServiceClient, ImageServiceService, RuntimeServiceClient, RuntimeServiceService } from "./api/generated/api.js";
+import {
+  credentials,
+  Metadata,
+  type Client,
+  type ClientReadableStream,
+  type ServiceDefinition,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import {
+  ImageServiceClient,
+  ImageServiceService,
+  RuntimeServiceClient,
+  RuntimeServiceService,
+} from "./api/generated/api.js";
 import { MAX_MESSAGE_BYTES } from "./grpc-server.js";
 import type { ImageServiceApi, RuntimeServiceApi } from "./service-types.js";
 
@@ -46,14 +58,19 @@ function promisify<T>(client: Client, definition: ServiceDefinition, timeoutMs: 
       api[name] = (req: unknown) =>
         new Promise((resolve, reject) => {
           const deadline = new Date(Date.now() + timeoutMs);
-          (fn as UnaryFn)(req, new Metadata(), { deadline }, (err, res) => (err ? reject(err) : resolve(res)));
+          (fn as UnaryFn)(req, new Metadata(), { deadline }, (err, res) =>
+            err ? reject(err) : resolve(res),
+          );
         });
     }
   }
   return api as T;
 }
 
-async function* streamToIterable(stream: ClientReadableStream<unknown>, signal?: AbortSignal): AsyncIterable<unknown> {
+async function* streamToIterable(
+  stream: ClientReadableStream<unknown>,
+  signal?: AbortSignal,
+): AsyncIterable<unknown> {
   signal?.addEventListener("abort", () => stream.cancel());
   try {
     for await (const item of stream) yield item;

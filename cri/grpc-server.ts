@@ -1,6 +1,11 @@
 // The gRPC server on berth's unix socket (CRI and berth's own services share it). The
 // socket is root-only: whoever can talk to it can run anything on the node.
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { RuntimeFailureError } from "../common/errors.js";

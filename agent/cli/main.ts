@@ -30,21 +30,31 @@ program
   .option("--cgroup-root <path>", "parent cgroup of pods; relative nests under the agent's cgroup")
   .option("--log-level <level>", "pino log level")
   .option("--no-cni", "no pod network: sandboxes get loopback only")
-  .action(async (opts: { config?: string; socket?: string; stateDir?: string; runDir?: string; cgroupRoot?: string; logLevel?: string; cni: boolean }) => {
-    const config = await loadConfig({
-      path: opts.config,
-      required: opts.config !== undefined,
-      overrides: {
-        socket: opts.socket,
-        stateDir: opts.stateDir,
-        runDir: opts.runDir,
-        cgroupRoot: opts.cgroupRoot,
-        logLevel: opts.logLevel,
-        cni: opts.cni ? undefined : { enabled: false },
-      },
-    });
-    await runAgent(config, createLogger(config.logLevel));
-  });
+  .action(
+    async (opts: {
+      config?: string;
+      socket?: string;
+      stateDir?: string;
+      runDir?: string;
+      cgroupRoot?: string;
+      logLevel?: string;
+      cni: boolean;
+    }) => {
+      const config = await loadConfig({
+        path: opts.config,
+        required: opts.config !== undefined,
+        overrides: {
+          socket: opts.socket,
+          stateDir: opts.stateDir,
+          runDir: opts.runDir,
+          cgroupRoot: opts.cgroupRoot,
+          logLevel: opts.logLevel,
+          cni: opts.cni ? undefined : { enabled: false },
+        },
+      });
+      await runAgent(config, createLogger(config.logLevel));
+    },
+  );
 
 const image = program.command("image").description("manage images on this node");
 image
@@ -54,10 +64,13 @@ image
   .action(async (dir: string, opts: { tag?: string }) => {
     const client = new ImagesClient(`unix:${endpoint()}`, credentials.createInsecure());
     const res = await new Promise<ImportImageResponse>((ok, fail) =>
-      client.importImage({ path: resolve(dir), tag: opts.tag ?? "" }, new Metadata(), (err, r) => (err ? fail(err) : ok(r))),
+      client.importImage({ path: resolve(dir), tag: opts.tag ?? "" }, new Metadata(), (err, r) =>
+        err ? fail(err) : ok(r),
+      ),
     );
     client.close();
-    for (const img of res.images) process.stdout.write(`imported ${img.repoTags.join(", ") || "<untagged>"} ${img.id}\n`);
+    for (const img of res.images)
+      process.stdout.write(`imported ${img.repoTags.join(", ") || "<untagged>"} ${img.id}\n`);
   });
 
 const formatOption = new Option("-o, --output <format>", "json, yaml or wide");
@@ -70,7 +83,8 @@ program
     withCri(async (cri) => {
       const format = parseFormat(opts.output);
       const { images } = await cri.images.listImages({});
-      if (format === "json" || format === "yaml") return void process.stdout.write(structured(images, format));
+      if (format === "json" || format === "yaml")
+        return void process.stdout.write(structured(images, format));
       const rows = images.flatMap((img) =>
         (img.repoTags.length ? img.repoTags : ["<none>:<none>"]).map((tag) => {
           const i = tag.lastIndexOf(":");
@@ -122,12 +136,20 @@ program
         String(c.metadata?.attempt ?? 0),
         shortId(c.podSandboxId),
       ]);
-      process.stdout.write(table(["CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID"], rows));
+      process.stdout.write(
+        table(["CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID"], rows),
+      );
     }),
   );
 
 function stateName(state: ContainerState): string {
-  return { [ContainerState.CONTAINER_CREATED]: "Created", [ContainerState.CONTAINER_RUNNING]: "Running", [ContainerState.CONTAINER_EXITED]: "Exited" }[state as 0 | 1 | 2] ?? "Unknown";
+  return (
+    {
+      [ContainerState.CONTAINER_CREATED]: "Created",
+      [ContainerState.CONTAINER_RUNNING]: "Running",
+      [ContainerState.CONTAINER_EXITED]: "Exited",
+    }[state as 0 | 1 | 2] ?? "Unknown"
+  );
 }
 
 function endpoint(): string {

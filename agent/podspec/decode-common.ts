@@ -6,7 +6,12 @@ import { type Quantity, tryParseQuantity } from "./quantity.js";
 import type { PortRef } from "./types.js";
 
 /** Adds one Invalid error per message (Kubernetes reports each broken rule separately). */
-export function reportAll(sink: ErrorSink, path: FieldPath, value: unknown, messages: readonly string[]): void {
+export function reportAll(
+  sink: ErrorSink,
+  path: FieldPath,
+  value: unknown,
+  messages: readonly string[],
+): void {
   for (const message of messages) sink.add(invalid(path, value, message));
 }
 
@@ -41,7 +46,7 @@ export function decodeQuantity(value: unknown, path: FieldPath, sink: ErrorSink)
   if (typeof value === "string") text = value;
   else if (typeof value === "number" && Number.isFinite(value)) text = String(value);
   else {
-    sink.add(invalid(path, value, "must be a quantity string such as \"500m\" or \"1Gi\""));
+    sink.add(invalid(path, value, 'must be a quantity string such as "500m" or "1Gi"'));
     return undefined;
   }
   const parsed = tryParseQuantity(text);
@@ -87,4 +92,9 @@ export function readPortNumber(r: ObjectReader, key: string): number | undefined
 
 export function isAbsolutePath(value: string): boolean {
   return value.startsWith("/");
+}
+
+/** A copy without the keys whose value is undefined, so absent fields stay absent. */
+export function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

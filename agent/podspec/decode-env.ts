@@ -23,7 +23,9 @@ export function decodeEnvVar(value: unknown, path: FieldPath, sink: ErrorSink): 
   const name = r.requiredString("name");
   if (name !== undefined) reportAll(sink, r.at("name"), name, envVarNameErrors(name));
   const literal = r.string("value") ?? "";
-  const valueFrom = r.has("valueFrom") ? decodeValueFrom(r.raw("valueFrom"), r.at("valueFrom"), literal, sink) : undefined;
+  const valueFrom = r.has("valueFrom")
+    ? decodeValueFrom(r.raw("valueFrom"), r.at("valueFrom"), literal, sink)
+    : undefined;
   r.finish();
   if (name === undefined) return undefined;
   return valueFrom === undefined ? { name, value: literal } : { name, valueFrom };
@@ -45,7 +47,13 @@ function decodeValueFrom(
   r.unsupported(UNSUPPORTED_SOURCES, "berth has no API server to read configMaps or secrets from");
   r.finish();
   if (sources === 0) {
-    sink.add(invalid(path, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"));
+    sink.add(
+      invalid(
+        path,
+        "",
+        "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
+      ),
+    );
   } else if (literal !== "") {
     sink.add(invalid(path, "", "may not be specified when `value` is not empty"));
   } else if (sources > 1) {
@@ -102,13 +110,18 @@ const BYTE_DIVISORS = new Set(
   ].map((units) => String(units * 1_000_000_000n)),
 );
 
-function decodeResourceFieldRef(value: unknown, path: FieldPath, sink: ErrorSink): ResourceFieldRef | undefined {
+function decodeResourceFieldRef(
+  value: unknown,
+  path: FieldPath,
+  sink: ErrorSink,
+): ResourceFieldRef | undefined {
   const r = ObjectReader.of(value, path, sink);
   if (r === undefined) return undefined;
   const containerName = r.string("containerName") || undefined;
   const resourceText = r.requiredString("resource");
   const divisorValue = r.raw("divisor");
-  const written = divisorValue === undefined ? undefined : decodeQuantity(divisorValue, r.at("divisor"), sink);
+  const written =
+    divisorValue === undefined ? undefined : decodeQuantity(divisorValue, r.at("divisor"), sink);
   r.finish();
   if (resourceText === undefined) return undefined;
   const resource = RESOURCE_FIELD_REFS.find((name) => name === resourceText);
@@ -129,7 +142,12 @@ function decodeResourceFieldRef(value: unknown, path: FieldPath, sink: ErrorSink
     sink.add(invalid(path.child("divisor"), resource, detail));
     return undefined;
   }
-  return { type: "resourceFieldRef", ...(containerName !== undefined && { containerName }), resource, divisor };
+  return {
+    type: "resourceFieldRef",
+    ...(containerName !== undefined && { containerName }),
+    resource,
+    divisor,
+  };
 }
 
 function one(): Quantity {

@@ -26,7 +26,12 @@ type HandlerKind = AnyHandler["type"];
 const PROBE_HANDLERS: readonly HandlerKind[] = ["exec", "httpGet", "tcpSocket", "grpc"];
 const LIFECYCLE_HANDLERS: readonly HandlerKind[] = ["exec", "httpGet", "tcpSocket", "sleep"];
 
-export function decodeProbe(value: unknown, path: FieldPath, kind: ProbeKind, sink: ErrorSink): Probe | undefined {
+export function decodeProbe(
+  value: unknown,
+  path: FieldPath,
+  kind: ProbeKind,
+  sink: ErrorSink,
+): Probe | undefined {
   const r = ObjectReader.of(value, path, sink);
   if (r === undefined) return undefined;
   const handler = decodeHandler(r, PROBE_HANDLERS);
@@ -40,20 +45,26 @@ export function decodeProbe(value: unknown, path: FieldPath, kind: ProbeKind, si
     successThreshold: r.int("successThreshold", atLeastOne) ?? 1,
     failureThreshold: r.int("failureThreshold", atLeastOne) ?? 3,
   };
-  const gracePeriod = r.int("terminationGracePeriodSeconds", { min: 1, minMessage: "must be greater than 0" });
+  const gracePeriod = r.int("terminationGracePeriodSeconds", {
+    min: 1,
+    minMessage: "must be greater than 0",
+  });
   r.finish();
 
   if (kind !== "readinessProbe" && probe.successThreshold !== 1) {
     sink.add(invalid(r.at("successThreshold"), probe.successThreshold, "must be 1"));
   }
   if (kind === "readinessProbe" && gracePeriod !== undefined) {
-    sink.add(invalid(r.at("terminationGracePeriodSeconds"), gracePeriod, "must not be set for readinessProbes"));
+    sink.add(
+      invalid(r.at("terminationGracePeriodSeconds"), gracePeriod, "must not be set for readinessProbes"),
+    );
   }
   if (handler === undefined || handler.type === "sleep") return undefined;
   return {
     handler,
     ...probe,
-    ...(gracePeriod !== undefined && kind !== "readinessProbe" && { terminationGracePeriodSeconds: gracePeriod }),
+    ...(gracePeriod !== undefined &&
+      kind !== "readinessProbe" && { terminationGracePeriodSeconds: gracePeriod }),
   };
 }
 

@@ -30,7 +30,13 @@ export function decodeResources(value: unknown, path: FieldPath, sink: ErrorSink
     if (limit === undefined) continue;
     if (request === undefined) requests[name] = limit;
     else if (compareQuantities(request, limit) > 0) {
-      sink.add(invalid(r.at("requests"), request.text, `must be less than or equal to ${name} limit of ${limit.text}`));
+      sink.add(
+        invalid(
+          r.at("requests"),
+          request.text,
+          `must be less than or equal to ${name} limit of ${limit.text}`,
+        ),
+      );
     }
   }
   return { requests: toResourceList(requests), limits: toResourceList(limits) };

@@ -2,7 +2,7 @@
 // namespaces are refused: berth does not implement them and will not pretend to.
 import { type FieldPath, duplicate, invalid, required } from "./field-errors.js";
 import { type ErrorSink, ObjectReader, checkInt } from "./field-reader.js";
-import { readOptionalEnum, reportAll } from "./decode-common.js";
+import { compact, readOptionalEnum, reportAll } from "./decode-common.js";
 import { linuxIdErrors, localDescendingPathErrors, sysctlNameErrors } from "./names.js";
 import {
   type Capabilities,
@@ -85,7 +85,9 @@ export function decodeContainerSecurityContext(
 ): ContainerSecurityContext | undefined {
   const r = ObjectReader.of(value, path, sink);
   if (r === undefined) return undefined;
-  const capabilities = r.has("capabilities") ? decodeCapabilities(r.raw("capabilities"), r.at("capabilities"), sink) : undefined;
+  const capabilities = r.has("capabilities")
+    ? decodeCapabilities(r.raw("capabilities"), r.at("capabilities"), sink)
+    : undefined;
   const seccompProfile = r.has("seccompProfile")
     ? decodeSeccompProfile(r.raw("seccompProfile"), r.at("seccompProfile"), sink)
     : undefined;
@@ -110,15 +112,21 @@ export function decodeContainerSecurityContext(
   }
   if (sc.allowPrivilegeEscalation === false) {
     if (sc.privileged === true) {
-      sink.add(invalid(path, value, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"));
+      sink.add(
+        invalid(path, value, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"),
+      );
     }
     if (capabilities?.add.some((c) => normalizeCapability(c) === "SYS_ADMIN")) {
       sink.add(
-        invalid(path, value, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"),
+        invalid(
+          path,
+          value,
+          "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN",
+        ),
       );
     }
   }
-  return withoutUndefined(sc);
+  return compact(sc);
 }
 
 export function decodePodSecurityContext(
@@ -149,7 +157,7 @@ export function decodePodSecurityContext(
   };
   r.unsupported(UNSUPPORTED_POD_FIELDS);
   r.finish();
-  return withoutUndefined(sc);
+  return compact(sc);
 }
 
 function decodeSysctls(r: ObjectReader, hostNetwork: boolean): Sysctl[] {
@@ -180,7 +188,9 @@ function decodeCapabilities(value: unknown, path: FieldPath, sink: ErrorSink): C
     const names = r.stringList(key);
     names.forEach((name, i) => {
       if (!CAPABILITIES.has(normalizeCapability(name))) {
-        sink.add(invalid(r.at(key).index(i), name, "must be a Linux capability such as NET_ADMIN or CAP_NET_ADMIN"));
+        sink.add(
+          invalid(r.at(key).index(i), name, "must be a Linux capability such as NET_ADMIN or CAP_NET_ADMIN"),
+        );
       }
     });
     return names;
@@ -198,11 +208,11 @@ function normalizeCapability(name: string): string {
 function decodeSeccompProfile(value: unknown, path: FieldPath, sink: ErrorSink): SeccompProfile | undefined {
   const r = ObjectReader.of(value, path, sink);
   if (r === undefined) return undefined;
-  const typeWritten = r.string("type");
+  const typeMissing = !r.has("type") || r.raw("type") === "";
   const type = readOptionalEnum(r, "type", SECCOMP_PROFILE_TYPES);
   const localhostProfile = r.string("localhostProfile");
   r.finish();
-  if (typeWritten === undefined || typeWritten === "") {
+  if (typeMissing) {
     sink.add(required(path.child("type")));
     return undefined;
   }
@@ -216,15 +226,13 @@ function decodeSeccompProfile(value: unknown, path: FieldPath, sink: ErrorSink):
     return errors.length === 0 ? { type, localhostProfile } : undefined;
   }
   if (localhostProfile !== undefined) {
-    sink.add(invalid(path.child("localhostProfile"), localhostProfile, "can only be set when seccomp type is Localhost"));
+    sink.add(
+      invalid(
+        path.child("localhostProfile"),
+        localhostProfile,
+        "can only be set when seccomp type is Localhost",
+      ),
+    );
   }
   return type === undefined ? undefined : { type };
-}
-
-/** Drops keys whose value is undefined, so absent fields stay absent (and hash stably). */
-function withoutUndefined<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    if (value[key] === undefined) delete value[key];
-  }
-  return value;
 }

@@ -53,14 +53,16 @@ export class FieldError {
   ) {}
 
   toString(): string {
-    return `${this.field}: ${this.problem}`;
+    // A problem with the document itself (an unknown top-level key) has no path to print.
+    return this.field === "" ? this.problem : `${this.field}: ${this.problem}`;
   }
 }
 
 /** Prints a bad value as Kubernetes does: strings quoted, numbers and booleans bare, the rest as JSON. */
 export function formatValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
+    return String(value);
   if (value === undefined || value === null) return "null";
   try {
     return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
@@ -75,7 +77,11 @@ export function invalid(path: FieldPath, value: unknown, detail: string): FieldE
 }
 
 export function required(path: FieldPath, detail = ""): FieldError {
-  return new FieldError("Required", path.toString(), detail === "" ? "Required value" : `Required value: ${detail}`);
+  return new FieldError(
+    "Required",
+    path.toString(),
+    detail === "" ? "Required value" : `Required value: ${detail}`,
+  );
 }
 
 export function duplicate(path: FieldPath, value: unknown): FieldError {
@@ -112,19 +118,40 @@ export function unsupportedField(path: FieldPath, name: string, why?: string): F
   return new FieldError("UnsupportedField", path.toString(), why === undefined ? body : `${body}: ${why}`);
 }
 
+/** The errors of one document, with what to print in front of them (file, document number). */
+export interface FieldErrorGroup {
+  readonly context?: string;
+  readonly errors: readonly FieldError[];
+}
+
 /**
  * Every error found in one manifest. `field` names the first offending field; the message
- * lists all of them, separated by "; ", each as `<path>: <problem>`.
+ * lists all of them, separated by "; ", each as `<path>: <problem>`, after the context (the
+ * source of the manifest) when one is given.
  */
 export class PodSpecInvalidError extends InvalidArgumentError {
   readonly fieldErrors: readonly FieldError[];
 
   constructor(fieldErrors: readonly FieldError[], context?: string) {
-    const [first, ...rest] = fieldErrors;
-    if (first === undefined) throw new RangeError("PodSpecInvalidError needs at least one field error");
-    super(first.field, [first.problem, ...rest.map(String)].join("; "));
+    super(fieldErrors[0]?.field || "pod", "invalid pod spec");
+    if (fieldErrors.length === 0) throw new RangeError("PodSpecInvalidError needs at least one field error");
     this.fieldErrors = fieldErrors;
-    // The source (file, document) is not a field, so it prefixes the message rather than the path.
-    if (context !== undefined) this.message = `${context}: ${this.message}`;
+    this.message = describeGroups([{ context, errors: fieldErrors }]);
   }
+
+  /** One error for several documents, each document's errors behind its own context. */
+  static ofGroups(groups: readonly FieldErrorGroup[]): PodSpecInvalidError {
+    const error = new PodSpecInvalidError(groups.flatMap((g) => g.errors));
+    error.message = describeGroups(groups);
+    return error;
+  }
+}
+
+function describeGroups(groups: readonly FieldErrorGroup[]): string {
+  return groups
+    .map((g) => {
+      const list = g.errors.map(String).join("; ");
+      return g.context === undefined ? list : `${g.context}: ${list}`;
+    })
+    .join("; ");
 }

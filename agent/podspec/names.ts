@@ -129,7 +129,9 @@ export function envVarNameErrors(value: string): string[] {
   for (const ch of value) {
     const code = ch.codePointAt(0) ?? 0;
     if (code < 0x20 || code > 0x7e || ch === "=") {
-      return ["a valid environment variable name must consist only of printable ASCII characters other than '='"];
+      return [
+        "a valid environment variable name must consist only of printable ASCII characters other than '='",
+      ];
     }
   }
   return [];

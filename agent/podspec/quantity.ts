@@ -76,7 +76,10 @@ export function tryParseQuantity(text: string): Quantity | { error: string } {
     nanos = scaleByPowerOfTen(mantissa, decimalExponent - fraction.length + 9);
   } else if (binaryExponent !== undefined) {
     format = "BinarySI";
-    const scaled = ceilDiv(mantissa * (1n << BigInt(binaryExponent)) * NANOS_PER_UNIT, 10n ** BigInt(fraction.length));
+    const scaled = ceilDiv(
+      mantissa * (1n << BigInt(binaryExponent)) * NANOS_PER_UNIT,
+      10n ** BigInt(fraction.length),
+    );
     // Kubernetes caps binary quantities at the largest int64 rather than refusing them.
     nanos = scaled > MAX_NANOS ? MAX_NANOS : scaled;
   } else {

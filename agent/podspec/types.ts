@@ -144,7 +144,8 @@ export const DOWNWARD_API_ENV_FIELDS = [
   "status.podIP",
   "status.podIPs",
 ] as const;
-export type DownwardApiField = (typeof DOWNWARD_API_ENV_FIELDS)[number] | "metadata.labels" | "metadata.annotations";
+export type DownwardApiField =
+  (typeof DOWNWARD_API_ENV_FIELDS)[number] | "metadata.labels" | "metadata.annotations";
 
 export interface FieldRef {
   readonly type: "fieldRef";

@@ -51,7 +51,14 @@ export interface BerthRuntime {
 export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<BerthRuntime> {
   const paths = runtimePaths(opts.stateDir, opts.runDir);
   const logger = opts.logger;
-  for (const dir of [paths.stateDir, paths.runDir, paths.containersDir, paths.sandboxesDir, paths.exitsDir, paths.attachDir]) {
+  for (const dir of [
+    paths.stateDir,
+    paths.runDir,
+    paths.containersDir,
+    paths.sandboxesDir,
+    paths.exitsDir,
+    paths.attachDir,
+  ]) {
     await mkdir(dir, { recursive: true, mode: 0o711 });
   }
   await prepareInfraRootfs(paths.infraRootfs, opts.busyboxBinary ?? "/bin/busybox");
@@ -109,7 +116,8 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
 
 /** The infra process's root: a read-only dir holding only the static busybox. */
 async function prepareInfraRootfs(dir: string, busybox: string): Promise<void> {
-  for (const sub of ["bin", "proc", "dev", "sys", "etc", "tmp"]) await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
+  for (const sub of ["bin", "proc", "dev", "sys", "etc", "tmp"])
+    await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
   const target = join(dir, "bin", "busybox");
   const [src, dst] = await Promise.all([stat(busybox), stat(target).catch(() => undefined)]);
   if (!dst || dst.size !== src.size || dst.mtimeMs < src.mtimeMs) {

@@ -44,7 +44,9 @@ export class ContainerManager implements SandboxContainerOps {
     const config = validateContainerConfig(rawConfig);
     const sandbox = this.sandboxes.get(sandboxId);
     if (sandbox.state !== "ready") {
-      throw new FailedPreconditionError(`pod sandbox ${sandbox.id} is not ready: cannot create containers in it`);
+      throw new FailedPreconditionError(
+        `pod sandbox ${sandbox.id} is not ready: cannot create containers in it`,
+      );
     }
     const imageRef = config.image?.image ?? "";
     const image = this.deps.images.resolve(imageRef);
@@ -147,7 +149,9 @@ export class ContainerManager implements SandboxContainerOps {
     const record = this.get(id);
     await this.deps.locks.with(record.id, async () => {
       if (record.state !== "created") {
-        throw new FailedPreconditionError(`container ${record.id} is ${record.state}, not created: cannot start it`);
+        throw new FailedPreconditionError(
+          `container ${record.id} is ${record.state}, not created: cannot start it`,
+        );
       }
       // Taken before `runc start`: the process may run and exit before the call returns.
       const startedAt = this.deps.clock.now() * 1e6;
@@ -190,7 +194,11 @@ export class ContainerManager implements SandboxContainerOps {
     // conmon is gone (or the container was never started): take runc's word for it.
     const state = await this.deps.runc.state(record.id);
     if (!state || state.status === "stopped") {
-      await this.recordExit(record, { exitCode: 137, finishedAt: this.deps.clock.now() * 1e6, oomKilled: false });
+      await this.recordExit(record, {
+        exitCode: 137,
+        finishedAt: this.deps.clock.now() * 1e6,
+        oomKilled: false,
+      });
       return;
     }
     throw new FailedPreconditionError(`container ${record.id} did not exit after SIGKILL`);
@@ -269,7 +277,9 @@ export class ContainerManager implements SandboxContainerOps {
     await this.deps.locks.with(record.id, async () => {
       await this.refresh(record);
       if (record.state !== "running" && record.state !== "created") {
-        throw new FailedPreconditionError(`container ${record.id} is ${record.state}: cannot update its resources`);
+        throw new FailedPreconditionError(
+          `container ${record.id} is ${record.state}: cannot update its resources`,
+        );
       }
       const file = join(record.bundleDir, "resources.json");
       await writeFile(file, JSON.stringify(ociResources(resources)), { mode: 0o600 });
@@ -315,7 +325,11 @@ export class ContainerManager implements SandboxContainerOps {
         record.startedAt = this.deps.clock.now() * 1e6;
         await this.deps.containerStore.save(record);
       } else if (!state || state.status === "stopped") {
-        await this.recordExit(record, { exitCode: 255, finishedAt: this.deps.clock.now() * 1e6, oomKilled: false });
+        await this.recordExit(record, {
+          exitCode: 255,
+          finishedAt: this.deps.clock.now() * 1e6,
+          oomKilled: false,
+        });
         record.reason = "Unknown";
         record.message = "the container's monitor is gone and no exit code was recorded";
         await this.deps.containerStore.save(record);

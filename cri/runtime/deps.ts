@@ -27,7 +27,12 @@ export interface PodNetworkInput {
   podName: string;
   podNamespace: string;
   podUid: string;
-  portMappings: { protocol: "TCP" | "UDP" | "SCTP"; containerPort: number; hostPort: number; hostIp: string }[];
+  portMappings: {
+    protocol: "TCP" | "UDP" | "SCTP";
+    containerPort: number;
+    hostPort: number;
+    hostIp: string;
+  }[];
 }
 
 export interface RuntimeDeps {

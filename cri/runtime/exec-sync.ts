@@ -10,6 +10,9 @@ import type { Spec } from "./oci-types.js";
 /** Output beyond this is cut, as the kubelet's own exec limit does. */
 export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024;
 
+/** How long runc may take to exit once the timed-out process was killed. */
+const RUNC_EXIT_GRACE_MS = 5000;
+
 export interface ExecSyncResult {
   stdout: Buffer;
   stderr: Buffer;
@@ -36,18 +39,30 @@ export async function execSync(opts: {
     const child = execa(
       opts.runcBinary,
       ["--root", opts.runcRoot, "exec", "--process", processFile, "--pid-file", pidFile, opts.containerId],
-      { reject: false, encoding: "buffer", maxBuffer: EXEC_OUTPUT_LIMIT, stdin: "ignore", stripFinalNewline: false },
+      {
+        reject: false,
+        encoding: "buffer",
+        maxBuffer: EXEC_OUTPUT_LIMIT,
+        stdin: "ignore",
+        stripFinalNewline: false,
+      },
     );
     let timedOut = false;
+    let backstop: NodeJS.Timeout | undefined;
+    // On timeout the exec'd process is killed and runc, its parent, reaps it and exits.
+    // runc itself is killed only if it does not: killing it first would orphan the process
+    // to the host's init instead of having it reaped.
     const timer =
       opts.timeoutSec > 0
         ? setTimeout(() => {
             timedOut = true;
-            void killExecProcess(pidFile).finally(() => child.kill("SIGKILL"));
+            void killExecProcess(pidFile);
+            backstop = setTimeout(() => child.kill("SIGKILL"), RUNC_EXIT_GRACE_MS);
           }, opts.timeoutSec * 1000)
         : undefined;
     const res = await child;
-    if (timer) clearTimeout(timer);
+    clearTimeout(timer);
+    clearTimeout(backstop);
     if (timedOut) {
       throw new DeadlineExceededError(
         `command ${JSON.stringify(opts.cmd)} in container ${opts.containerId} timed out after ${opts.timeoutSec}s`,
@@ -56,7 +71,9 @@ export async function execSync(opts: {
     const stdout = Buffer.from(res.stdout ?? new Uint8Array());
     const stderr = Buffer.from(res.stderr ?? new Uint8Array());
     if (res.exitCode === undefined) {
-      throw new RuntimeFailureError(`exec in container ${opts.containerId} failed: ${res.shortMessage ?? "unknown"}`);
+      throw new RuntimeFailureError(
+        `exec in container ${opts.containerId} failed: ${res.shortMessage ?? "unknown"}`,
+      );
     }
     // runc itself failing (e.g. the binary does not exist in the container) also exits non-zero;
     // its message is on stderr, as users of other runtimes see it.

@@ -16,7 +16,10 @@ export async function readExit(bundleDir: string): Promise<ExitInfo | undefined>
   let text: string;
   let mtimeMs: number;
   try {
-    [text, mtimeMs] = await Promise.all([readFile(files.exitFile, "utf8"), stat(files.exitFile).then((s) => s.mtimeMs)]);
+    [text, mtimeMs] = await Promise.all([
+      readFile(files.exitFile, "utf8"),
+      stat(files.exitFile).then((s) => s.mtimeMs),
+    ]);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
@@ -28,11 +31,19 @@ export async function readExit(bundleDir: string): Promise<ExitInfo | undefined>
     () => true,
     () => false,
   );
-  return { exitCode: Number.isFinite(exitCode) ? exitCode : 255, finishedAt: Math.round(mtimeMs * 1e6), oomKilled };
+  return {
+    exitCode: Number.isFinite(exitCode) ? exitCode : 255,
+    finishedAt: Math.round(mtimeMs * 1e6),
+    oomKilled,
+  };
 }
 
 /** Polls for the exit file until it appears or the time runs out. */
-export async function waitForExit(bundleDir: string, timeoutMs: number, pollMs = 50): Promise<ExitInfo | undefined> {
+export async function waitForExit(
+  bundleDir: string,
+  timeoutMs: number,
+  pollMs = 50,
+): Promise<ExitInfo | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const info = await readExit(bundleDir);

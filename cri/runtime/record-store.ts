@@ -4,6 +4,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic, removeFileDurable } from "../../common/atomic-file.js";
 import type { Logger } from "../../common/logger.js";
+import { parseWithBigInt } from "../../common/json-bigint.js";
 
 export class RecordStore<T extends { id: string }> {
   constructor(
@@ -37,7 +38,7 @@ export class RecordStore<T extends { id: string }> {
       }
       if (!name.endsWith(".json")) continue;
       try {
-        records.push(JSON.parse(await readFile(path, "utf8")) as T);
+        records.push(parseWithBigInt<T>(await readFile(path, "utf8")));
       } catch (err) {
         this.logger.error({ path, err }, "unreadable state file ignored");
       }

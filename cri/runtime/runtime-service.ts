@@ -79,9 +79,17 @@ export class CriRuntimeService implements Impl {
     }
     const info: Record<string, string> = {};
     if (req.verbose) {
-      info.config = JSON.stringify({ stateDir: this.deps.paths.stateDir, runDir: this.deps.paths.runDir, cgroupRoot: this.deps.cgroupRoot });
+      info.config = JSON.stringify({
+        stateDir: this.deps.paths.stateDir,
+        runDir: this.deps.paths.runDir,
+        cgroupRoot: this.deps.cgroupRoot,
+      });
     }
-    return { status: { conditions }, info, runtimeHandlers: [{ name: "", features: { recursiveReadOnlyMounts: false, userNamespaces: false } }] };
+    return {
+      status: { conditions },
+      info,
+      runtimeHandlers: [{ name: "", features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
+    };
   };
 
   runtimeConfig: Impl["runtimeConfig"] = async () => ({ linux: { cgroupDriver: CgroupDriver.CGROUPFS } });
@@ -106,13 +114,27 @@ export class CriRuntimeService implements Impl {
     requireId(req.podSandboxId, "pod_sandbox_id");
     const sandbox = this.sandboxes.get(req.podSandboxId);
     const containersStatuses = req.verbose
-      ? await Promise.all(this.deps.registry.containersOf(sandbox.id).filter(visible).map((c) => this.containerStatusOf(c)))
+      ? await Promise.all(
+          this.deps.registry
+            .containersOf(sandbox.id)
+            .filter(visible)
+            .map((c) => this.containerStatusOf(c)),
+        )
       : [];
     const info: Record<string, string> = {};
     if (req.verbose) {
-      info.info = JSON.stringify({ pid: sandbox.infraPid, netnsPath: sandbox.netnsPath, cgroupParent: sandbox.cgroupParent });
+      info.info = JSON.stringify({
+        pid: sandbox.infraPid,
+        netnsPath: sandbox.netnsPath,
+        cgroupParent: sandbox.cgroupParent,
+      });
     }
-    return { status: sandboxStatus(sandbox), info, containersStatuses, timestamp: this.deps.clock.nowNanos() };
+    return {
+      status: sandboxStatus(sandbox),
+      info,
+      containersStatuses,
+      timestamp: this.deps.clock.nowNanos(),
+    };
   };
 
   listPodSandbox: Impl["listPodSandbox"] = async (req) => {
@@ -157,7 +179,9 @@ export class CriRuntimeService implements Impl {
     const records = this.containers
       .list()
       .filter((c) => !f?.id || c.id === f.id || c.id.startsWith(f.id))
-      .filter((c) => !f?.podSandboxId || c.sandboxId === f.podSandboxId || c.sandboxId.startsWith(f.podSandboxId));
+      .filter(
+        (c) => !f?.podSandboxId || c.sandboxId === f.podSandboxId || c.sandboxId.startsWith(f.podSandboxId),
+      );
     await Promise.all(records.map((c) => this.containers.refresh(c)));
     const containers = records
       .filter((c) => f?.state === undefined || containerState(c) === f.state.state)
@@ -172,7 +196,12 @@ export class CriRuntimeService implements Impl {
     await this.containers.refresh(record);
     const info: Record<string, string> = {};
     if (req.verbose) {
-      info.info = JSON.stringify({ pid: record.pid, sandboxID: record.sandboxId, bundle: record.bundleDir, cgroupsPath: record.cgroupsPath });
+      info.info = JSON.stringify({
+        pid: record.pid,
+        sandboxID: record.sandboxId,
+        bundle: record.bundleDir,
+        cgroupsPath: record.cgroupsPath,
+      });
     }
     return { status: await this.containerStatusOf(record), info };
   };
@@ -249,7 +278,10 @@ function visible(c: ContainerRecord): boolean {
   return c.state !== "creating";
 }
 
-function matchesLabels(labels: Record<string, string>, selector: Record<string, string> | undefined): boolean {
+function matchesLabels(
+  labels: Record<string, string>,
+  selector: Record<string, string> | undefined,
+): boolean {
   if (!selector) return true;
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }

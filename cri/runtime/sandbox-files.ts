@@ -38,9 +38,13 @@ export async function writeSandboxFiles(
   ];
   if (hostNetwork) {
     // Host-network pods see the node's own hosts file, as with kubelet.
-    await writeFile(paths.hostsPath, await readFile("/etc/hosts", "utf8").catch(() => hosts.join("\n") + "\n"), {
-      mode: 0o644,
-    });
+    await writeFile(
+      paths.hostsPath,
+      await readFile("/etc/hosts", "utf8").catch(() => hosts.join("\n") + "\n"),
+      {
+        mode: 0o644,
+      },
+    );
   } else {
     await writeFile(paths.hostsPath, hosts.join("\n") + "\n", { mode: 0o644 });
   }

@@ -18,7 +18,12 @@ import { UndoStack } from "./undo.js";
 import { validatePodSandboxConfig } from "./validate-config.js";
 
 /** The infra process: a shell that reaps orphans (it is PID 1 of a shared PID namespace) and exits on TERM. */
-export const INFRA_ARGS = ["/bin/busybox", "sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"];
+export const INFRA_ARGS = [
+  "/bin/busybox",
+  "sh",
+  "-c",
+  "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done",
+];
 
 /** How the sandbox manager stops the containers of a sandbox (the container manager does it). */
 export interface SandboxContainerOps {
@@ -103,7 +108,10 @@ export class SandboxManager {
           await this.deps.sandboxStore.save(record);
           if (this.deps.network) {
             undo.push("network", () => this.tearDownNetwork(record));
-            const result = await this.deps.network.setUp({ ...networkInput(record), netnsPath: record.netnsPath });
+            const result = await this.deps.network.setUp({
+              ...networkInput(record),
+              netnsPath: record.netnsPath,
+            });
             record.ips = result.ips;
           }
         }

@@ -32,14 +32,32 @@ export interface AgentProcess {
 }
 
 export function requireBuild(): void {
-  if (!existsSync(BERTH_BIN)) throw new Error(`${BERTH_BIN} is missing: run "npm run build" first (npm test does)`);
+  if (!existsSync(BERTH_BIN))
+    throw new Error(`${BERTH_BIN} is missing: run "npm run build" first (npm test does)`);
 }
 
-export async function startAgentProcess(dirs: AgentDirs, extraArgs: string[] = ["--no-cni"]): Promise<AgentProcess> {
+export async function startAgentProcess(
+  dirs: AgentDirs,
+  extraArgs: string[] = ["--no-cni"],
+): Promise<AgentProcess> {
   requireBuild();
   const child = spawn(
     process.execPath,
-    [BERTH_BIN, "agent", "--socket", dirs.socket, "--state-dir", dirs.stateDir, "--run-dir", dirs.runDir, "--cgroup-root", dirs.cgroupRoot, "--log-level", "debug", ...extraArgs],
+    [
+      BERTH_BIN,
+      "agent",
+      "--socket",
+      dirs.socket,
+      "--state-dir",
+      dirs.stateDir,
+      "--run-dir",
+      dirs.runDir,
+      "--cgroup-root",
+      dirs.cgroupRoot,
+      "--log-level",
+      "debug",
+      ...extraArgs,
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";

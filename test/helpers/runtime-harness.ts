@@ -6,7 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Server } from "@grpc/grpc-js";
-import { createBerthRuntime, type BerthRuntime, type BerthRuntimeOptions } from "../../cri/runtime/berth-runtime.js";
+import {
+  createBerthRuntime,
+  type BerthRuntime,
+  type BerthRuntimeOptions,
+} from "../../cri/runtime/berth-runtime.js";
 import { startGrpcServer, stopGrpcServer } from "../../cri/grpc-server.js";
 import { bindService } from "../../cri/grpc-binding.js";
 import { connectCri, type CriClients } from "../../cri/grpc-client.js";
@@ -56,11 +60,21 @@ export async function startHarness(extra: Partial<BerthRuntimeOptions> = {}): Pr
     server = await startGrpcServer(socket, [
       {
         definition: RuntimeServiceService,
-        implementation: bindService("runtime.v1.RuntimeService", RuntimeServiceService, runtime.runtimeService, options.logger),
+        implementation: bindService(
+          "runtime.v1.RuntimeService",
+          RuntimeServiceService,
+          runtime.runtimeService,
+          options.logger,
+        ),
       },
       {
         definition: ImageServiceService,
-        implementation: bindService("runtime.v1.ImageService", ImageServiceService, runtime.imageService, options.logger),
+        implementation: bindService(
+          "runtime.v1.ImageService",
+          ImageServiceService,
+          runtime.imageService,
+          options.logger,
+        ),
       },
     ]);
     cri = connectCri(socket);
@@ -110,7 +124,9 @@ export async function startHarness(extra: Partial<BerthRuntimeOptions> = {}): Pr
         throw err;
       }
       await stop();
-      const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((l) => l.includes(root));
+      const mounts = (await readFile("/proc/self/mountinfo", "utf8"))
+        .split("\n")
+        .filter((l) => l.includes(root));
       if (mounts.length) problems.push(`mounts left: ${mounts.map((l) => l.split(" ")[4]).join(", ")}`);
       const runcDir = join(options.runDir, "runc");
       const runcLeft = await readdir(runcDir).catch(() => []);
@@ -128,7 +144,8 @@ export async function startHarness(extra: Partial<BerthRuntimeOptions> = {}): Pr
       for (const dir of leftovers) {
         const sub = await readdir(dir, { withFileTypes: true }).catch(() => []);
         const nested = sub.filter((c) => c.isDirectory());
-        if (nested.length) problems.push(`cgroups left under ${dir}: ${nested.map((c) => c.name).join(", ")}`);
+        if (nested.length)
+          problems.push(`cgroups left under ${dir}: ${nested.map((c) => c.name).join(", ")}`);
       }
       await cgroups.remove(cgroupRoot);
       if (problems.length) {
@@ -148,7 +165,12 @@ function cgroupDirsOf(manager: CgroupManager, path: string): string[] {
 /** A minimal valid sandbox config. */
 export function sandboxConfig(name: string, overrides: Partial<PodSandboxConfig> = {}): PodSandboxConfig {
   return PodSandboxConfig.fromPartial({
-    metadata: { name, namespace: "default", uid: `uid-${name}-${randomBytes(3).toString("hex")}`, attempt: 0 },
+    metadata: {
+      name,
+      namespace: "default",
+      uid: `uid-${name}-${randomBytes(3).toString("hex")}`,
+      attempt: 0,
+    },
     hostname: name,
     labels: { app: name },
     ...overrides,

@@ -14,7 +14,12 @@ import { forceCleanup } from "../../helpers/force-cleanup.js";
 const IMAGE = "berth.test/crash:1";
 
 function container(name: string, command: string[]): ContainerConfig {
-  return ContainerConfig.fromPartial({ metadata: { name }, image: { image: IMAGE }, command, logPath: `${name}.log` });
+  return ContainerConfig.fromPartial({
+    metadata: { name },
+    image: { image: IMAGE },
+    command,
+    logPath: `${name}.log`,
+  });
 }
 
 function pidAlive(pid: number): boolean {
@@ -55,17 +60,28 @@ describe("kill -9 of the agent loses nothing", () => {
     agent = await startAgentProcess(dirs);
     const config = sandboxConfig("crashy", { logDirectory: join(root, "logs") });
     const { podSandboxId } = await agent.cri.runtime.runPodSandbox({ config, runtimeHandler: "" });
-    const long = await agent.cri.runtime.createContainer({ podSandboxId, config: container("long", ["sleep", "1000"]), sandboxConfig: config });
+    const long = await agent.cri.runtime.createContainer({
+      podSandboxId,
+      config: container("long", ["sleep", "1000"]),
+      sandboxConfig: config,
+    });
     const short = await agent.cri.runtime.createContainer({
       podSandboxId,
       config: container("short", ["sh", "-c", "sleep 2; echo bye; exit 5"]),
       sandboxConfig: config,
     });
-    const idle = await agent.cri.runtime.createContainer({ podSandboxId, config: container("idle", ["sleep", "1000"]), sandboxConfig: config });
+    const idle = await agent.cri.runtime.createContainer({
+      podSandboxId,
+      config: container("idle", ["sleep", "1000"]),
+      sandboxConfig: config,
+    });
     await agent.cri.runtime.startContainer({ containerId: long.containerId });
     await agent.cri.runtime.startContainer({ containerId: short.containerId });
     const longPid = Number(
-      JSON.parse((await agent.cri.runtime.containerStatus({ containerId: long.containerId, verbose: true })).info.info!).pid,
+      JSON.parse(
+        (await agent.cri.runtime.containerStatus({ containerId: long.containerId, verbose: true })).info
+          .info!,
+      ).pid,
     );
     expect(pidAlive(longPid)).toBe(true);
 
@@ -77,14 +93,22 @@ describe("kill -9 of the agent loses nothing", () => {
 
     agent = await startAgentProcess(dirs);
     const sandboxes = await agent.cri.runtime.listPodSandbox({});
-    expect(sandboxes.items.map((s) => [s.id, s.state])).toEqual([[podSandboxId, PodSandboxState.SANDBOX_READY]]);
-    const longStatus = (await agent.cri.runtime.containerStatus({ containerId: long.containerId, verbose: false })).status!;
+    expect(sandboxes.items.map((s) => [s.id, s.state])).toEqual([
+      [podSandboxId, PodSandboxState.SANDBOX_READY],
+    ]);
+    const longStatus = (
+      await agent.cri.runtime.containerStatus({ containerId: long.containerId, verbose: false })
+    ).status!;
     expect(longStatus.state).toBe(ContainerState.CONTAINER_RUNNING);
-    const shortStatus = (await agent.cri.runtime.containerStatus({ containerId: short.containerId, verbose: false })).status!;
+    const shortStatus = (
+      await agent.cri.runtime.containerStatus({ containerId: short.containerId, verbose: false })
+    ).status!;
     expect(shortStatus.state).toBe(ContainerState.CONTAINER_EXITED);
     expect(shortStatus.exitCode).toBe(5);
     expect(shortStatus.finishedAt).toBeGreaterThan(killedAt);
-    const idleStatus = (await agent.cri.runtime.containerStatus({ containerId: idle.containerId, verbose: false })).status!;
+    const idleStatus = (
+      await agent.cri.runtime.containerStatus({ containerId: idle.containerId, verbose: false })
+    ).status!;
     expect(idleStatus.state).toBe(ContainerState.CONTAINER_CREATED);
     // The log written while the agent was down is there.
     expect(await readFile(join(root, "logs", "short.log"), "utf8")).toMatch(/ stdout F bye\n$/);
@@ -112,7 +136,9 @@ describe("kill -9 of the agent loses nothing", () => {
     expect((await agent.cri.runtime.listPodSandbox({})).items).toEqual([]);
     expect(await readdir(join(dirs.runDir, "runc"))).toEqual([]);
     expect(await readdir(join(dirs.runDir, "netns"))).toEqual([]);
-    const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((l) => l.includes(root));
+    const mounts = (await readFile("/proc/self/mountinfo", "utf8"))
+      .split("\n")
+      .filter((l) => l.includes(root));
     expect(mounts).toEqual([]);
     // The name is free again.
     const again = await agent.cri.runtime.runPodSandbox({ config, runtimeHandler: "" });

@@ -59,8 +59,8 @@ describe("CriImageService", () => {
       id: plain.imageId,
       repoTags: ["docker.io/library/busybox:latest"],
       repoDigests: [`docker.io/library/busybox@${plain.manifestDigest}`],
-      size: plain.size,
-      uid: { value: 1000 },
+      size: BigInt(plain.size),
+      uid: { value: 1000n },
       username: "",
       pinned: false,
     });
@@ -103,10 +103,10 @@ describe("CriImageService", () => {
     expect(containerFilesystems).toEqual([]);
     expect(imageFilesystems).toHaveLength(1);
     const fs = imageFilesystems[0]!;
-    expect(fs.timestamp).toBe(Number(NOW_NS));
+    expect(fs.timestamp).toBe(NOW_NS);
     expect(fs.fsId).toEqual({ mountpoint: join(work, "images") });
-    expect(fs.usedBytes!.value).toBeGreaterThan(2_000_000);
-    expect(fs.inodesUsed!.value).toBeGreaterThan(50);
+    expect(fs.usedBytes!.value).toBeGreaterThan(2_000_000n);
+    expect(fs.inodesUsed!.value).toBeGreaterThan(50n);
   });
 
   it("does not pull yet", async () => {

@@ -1,19 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ContainerConfig, ContainerState, PodSandboxState } from "../../../../cri/api/generated/api.js";
+import { ContainerState, PodSandboxState } from "../../../../cri/api/generated/api.js";
+import { containerConfig, waitFor } from "../../../helpers/cri-fixtures.js";
 import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-
-function containerConfig(name: string, image: string, command: string[], extra: Partial<ContainerConfig> = {}): ContainerConfig {
-  return ContainerConfig.fromPartial({
-    metadata: { name, attempt: 0 },
-    image: { image },
-    command,
-    labels: { name },
-    logPath: `${name}/0.log`,
-    ...extra,
-  });
-}
 
 describe("sandbox and container lifecycle on runc + conmon", () => {
   let h: Harness;
@@ -27,7 +17,10 @@ describe("sandbox and container lifecycle on runc + conmon", () => {
   it("runs a sandbox with two containers, logs in CRI format, and removes everything", async () => {
     const image = await h.importBusybox();
     const logDirectory = join(h.root, "pod-logs");
-    const config = sandboxConfig("web", { logDirectory, dnsConfig: { servers: ["192.0.2.53"], searches: ["svc.local"], options: ["ndots:2"] } });
+    const config = sandboxConfig("web", {
+      logDirectory,
+      dnsConfig: { servers: ["192.0.2.53"], searches: ["svc.local"], options: ["ndots:2"] },
+    });
     const { podSandboxId } = await h.cri.runtime.runPodSandbox({ config, runtimeHandler: "" });
 
     const status = await h.cri.runtime.podSandboxStatus({ podSandboxId, verbose: false });
@@ -36,7 +29,11 @@ describe("sandbox and container lifecycle on runc + conmon", () => {
 
     const a = await h.cri.runtime.createContainer({
       podSandboxId,
-      config: containerConfig("a", image, ["sh", "-c", "echo out-line; echo err-line >&2; cat /etc/resolv.conf; hostname; sleep 1000"]),
+      config: containerConfig("a", image, [
+        "sh",
+        "-c",
+        "echo out-line; echo err-line >&2; cat /etc/resolv.conf; hostname; sleep 1000",
+      ]),
       sandboxConfig: config,
     });
     const b = await h.cri.runtime.createContainer({
@@ -54,7 +51,8 @@ describe("sandbox and container lifecycle on runc + conmon", () => {
       const s = await h.cri.runtime.containerStatus({ containerId: b.containerId, verbose: false });
       return s.status?.state === ContainerState.CONTAINER_EXITED;
     });
-    const bStatus = (await h.cri.runtime.containerStatus({ containerId: b.containerId, verbose: false })).status!;
+    const bStatus = (await h.cri.runtime.containerStatus({ containerId: b.containerId, verbose: false }))
+      .status!;
     expect(bStatus.exitCode).toBe(7);
     expect(bStatus.reason).toBe("Error");
     expect(bStatus.finishedAt).toBeGreaterThanOrEqual(bStatus.startedAt);
@@ -69,20 +67,32 @@ describe("sandbox and container lifecycle on runc + conmon", () => {
     expect(lines.some((l) => l.endsWith("nameserver 192.0.2.53"))).toBe(true);
     expect(lines.some((l) => l.endsWith(" web"))).toBe(true); // hostname from the sandbox
 
-    const exec = await h.cri.runtime.execSync({ containerId: a.containerId, cmd: ["sh", "-c", "echo hi; echo oops >&2; exit 3"], timeout: 10n });
+    const exec = await h.cri.runtime.execSync({
+      containerId: a.containerId,
+      cmd: ["sh", "-c", "echo hi; echo oops >&2; exit 3"],
+      timeout: 10n,
+    });
     expect(Buffer.from(exec.stdout).toString()).toBe("hi\n");
     expect(Buffer.from(exec.stderr).toString()).toBe("oops\n");
     expect(exec.exitCode).toBe(3);
 
-    const list = await h.cri.runtime.listContainers({ filter: { id: "", podSandboxId, labelSelector: { name: "a" } } });
+    const list = await h.cri.runtime.listContainers({
+      filter: { id: "", podSandboxId, labelSelector: { name: "a" } },
+    });
     expect(list.containers.map((c) => c.id)).toEqual([a.containerId]);
     const running = await h.cri.runtime.listContainers({
-      filter: { id: "", podSandboxId: "", labelSelector: {}, state: { state: ContainerState.CONTAINER_RUNNING } },
+      filter: {
+        id: "",
+        podSandboxId: "",
+        labelSelector: {},
+        state: { state: ContainerState.CONTAINER_RUNNING },
+      },
     });
     expect(running.containers.map((c) => c.id)).toEqual([a.containerId]);
 
     await h.cri.runtime.stopPodSandbox({ podSandboxId });
-    const aStopped = (await h.cri.runtime.containerStatus({ containerId: a.containerId, verbose: false })).status!;
+    const aStopped = (await h.cri.runtime.containerStatus({ containerId: a.containerId, verbose: false }))
+      .status!;
     expect(aStopped.state).toBe(ContainerState.CONTAINER_EXITED);
     expect((await h.cri.runtime.podSandboxStatus({ podSandboxId, verbose: false })).status?.state).toBe(
       PodSandboxState.SANDBOX_NOTREADY,
@@ -95,11 +105,3 @@ describe("sandbox and container lifecycle on runc + conmon", () => {
     expect((await h.cri.runtime.listContainers({})).containers).toEqual([]);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

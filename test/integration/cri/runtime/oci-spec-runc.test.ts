@@ -128,7 +128,7 @@ describe("specs run by runc", () => {
         image: { image: "busybox" },
         command: ["/bin/sh", "-c", PROBE_SCRIPT],
         linux: {
-          resources: { cpuShares: 512, oomScoreAdj: 500 },
+          resources: { cpuShares: 512n, oomScoreAdj: 500n },
           securityContext: {
             namespaceOptions: { pid: NamespaceMode.CONTAINER },
             seccomp: { profileType: SecurityProfile_ProfileType.RuntimeDefault },

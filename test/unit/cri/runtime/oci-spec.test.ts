@@ -765,7 +765,7 @@ describe("seccomp", () => {
 
   it("Localhost: a missing file names localhost_ref", async () => {
     expect(
-      await fieldOf(build(withSeccomp(SecurityProfile_ProfileType.Localhost, join(base, "none.json")),
+      await fieldOf(build(withSeccomp(SecurityProfile_ProfileType.Localhost, join(base, "none.json")))),
     ).toBe("config.linux.security_context.seccomp.localhost_ref");
   });
 
