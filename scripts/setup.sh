@@ -34,6 +34,9 @@ grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || true
 # npm dependencies: reinstall only when the lock file changed since the last install.
 stamp=node_modules/.berth-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` rather than `npm ci`: lock files written with omit-lockfile-registry-resolved
+  # (as on these machines) record other platforms' optional packages without versions, which
+  # `npm ci` rejects. install keeps the locked versions all the same.
+  npm install --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi

@@ -53,8 +53,9 @@ export class ObjectReader {
     return new ObjectReader(path, value, sink);
   }
 
-  at(key: string): FieldPath {
-    return this.path.child(key);
+  /** The path of a field of this object (or of a field below it). */
+  at(key: string, ...below: string[]): FieldPath {
+    return this.path.child(key, ...below);
   }
 
   /** True when the key is present with a non-null value (does not mark it read). */

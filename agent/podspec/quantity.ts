@@ -108,7 +108,12 @@ export function parseQuantity(text: string, field = "quantity"): Quantity {
 
 /** The value in whole base units (bytes, cores), rounded up away from zero as Quantity.Value() does. */
 export function quantityToUnits(q: Quantity): number {
-  return Number(divideAwayFromZero(q.nanos, NANOS_PER_UNIT));
+  return Number(quantityToBigUnits(q));
+}
+
+/** As quantityToUnits, exact for values beyond 2^53 (arithmetic that must match int64 code). */
+export function quantityToBigUnits(q: Quantity): bigint {
+  return divideAwayFromZero(q.nanos, NANOS_PER_UNIT);
 }
 
 /** Bytes for memory and storage quantities: "1.5Gi" -> 1610612736, "0.5" -> 1. */

@@ -55,6 +55,24 @@ export interface ImageStoreStats {
   layersUnpacked: number;
 }
 
+/** Content held against garbage collection; see ImageStore.leaseContent. */
+export interface ContentLease {
+  /** Lets go of the content; with collectGarbage, also removes what no image uses (after a
+   * failed pull, so nothing it brought in stays behind). */
+  release(opts?: { collectGarbage?: boolean }): Promise<void>;
+}
+
+/** A manifest and config fetched and verified by the caller (see addVerifiedImage). */
+export interface VerifiedImage {
+  manifest: { descriptor: Descriptor; bytes: Buffer };
+  config: { descriptor: Descriptor; bytes: Buffer };
+  /** Digest the names resolved to; the repo digests name it. */
+  resolvedDigest: string;
+  names: ImageReference[];
+  /** Names the manifest in error messages. */
+  field?: string;
+}
+
 const IMAGE_FILE = /^([a-f0-9]{64})\.json$/;
 const HEX_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
 const HEX_ID_PREFIX = /^(?:sha256:)?([a-f0-9]{12,63})$/;
@@ -62,7 +80,8 @@ const HEX_ID_PREFIX = /^(?:sha256:)?([a-f0-9]{12,63})$/;
 export class ImageStore {
   readonly root: string;
   private readonly logger: Logger;
-  private readonly platform: Platform;
+  /** The platform this store's images must be built for. */
+  readonly platform: Platform;
   private readonly clock: Clock;
   private readonly images = new Map<string, ImageRecord>();
   /** Unpacks in progress by diffID hex, so concurrent imports of one layer share one unpack. */
@@ -260,24 +279,7 @@ export class ImageStore {
     field: string,
   ): Promise<ImageRecord> {
     const { json: manifest, bytes: manifestBytes } = await layout.readJsonBlob(manifestDesc, field);
-    if (manifest.schemaVersion !== 2) throw new InvalidArgumentError(`${field}.schemaVersion`, "must be 2");
-    const configDesc = parseDescriptor(manifest.config, `${field}.config`);
-    if (!isConfigMediaType(configDesc.mediaType)) {
-      throw new InvalidArgumentError(
-        `${field}.config.mediaType`,
-        `unsupported media type ${configDesc.mediaType}`,
-      );
-    }
-    if (!Array.isArray(manifest.layers)) throw new InvalidArgumentError(`${field}.layers`, "missing");
-    const layerDescs = manifest.layers.map((l, i) => {
-      const desc = parseDescriptor(l, `${field}.layers[${i}]`);
-      if (!isLayerMediaType(desc.mediaType)) {
-        const why =
-          desc.mediaType === MediaType.ociLayerZstd ? "zstd layers are not supported" : "unsupported";
-        throw new InvalidArgumentError(`${field}.layers[${i}].mediaType`, `${desc.mediaType}: ${why}`);
-      }
-      return desc;
-    });
+    const { config: configDesc, layers: layerDescs } = parseImageManifest(manifest, field);
     const { json: config, bytes: configBytes } = await layout.readJsonBlob(configDesc, `${field}.config`);
     const diffIds = diffIdsOf(config, layerDescs.length, `${field}.config`);
     this.checkConfigPlatform(config, `${field}.config`);
@@ -290,15 +292,12 @@ export class ImageStore {
       }
     }
 
-    const pinned = [
+    const lease = await this.leaseContent([
       manifestDesc.digest,
       configDesc.digest,
       ...layerDescs.map((l) => l.digest),
       ...diffIds,
-    ].map((d) => digestHex(d, "digest"));
-    await this.withLock(async () =>
-      pinned.forEach((hex) => this.pins.set(hex, (this.pins.get(hex) ?? 0) + 1)),
-    );
+    ]);
     let imported = false;
     try {
       await this.writeBlob(manifestDesc.digest, manifestBytes);
@@ -316,38 +315,144 @@ export class ImageStore {
         });
       }
       const record = await this.commit(
-        {
-          id: configDesc.digest,
-          repoTags: [],
-          repoDigests: [],
-          size: layers.reduce((sum, l) => sum + l.size, configDesc.size),
-          manifestDigest: manifestDesc.digest,
-          manifestMediaType: manifestDesc.mediaType,
-          configSize: configDesc.size,
-          layers,
-          diffIds,
-          os: typeof config.os === "string" ? config.os : this.platform.os,
-          architecture:
-            typeof config.architecture === "string" ? config.architecture : this.platform.architecture,
-          config: runtimeConfigOf(config),
-          ...(typeof config.created === "string" ? { created: config.created } : {}),
-          importedAt: this.clock.now(),
-        },
+        this.imageRecordOf(manifestDesc, configDesc, config, layers, diffIds),
         names,
       );
       imported = true;
       return record;
     } finally {
-      await this.withLock(async () => {
-        for (const hex of pinned) {
-          const count = (this.pins.get(hex) ?? 1) - 1;
-          if (count > 0) this.pins.set(hex, count);
-          else this.pins.delete(hex);
-        }
-        // A failed import leaves nothing behind that no image uses.
-        if (!imported) await this.collectGarbageLocked();
-      });
+      // A failed import leaves nothing behind that no image uses.
+      await lease.release({ collectGarbage: !imported });
     }
+  }
+
+  private imageRecordOf(
+    manifestDesc: Descriptor,
+    configDesc: Descriptor,
+    config: JsonObject,
+    layers: ImageLayer[],
+    diffIds: string[],
+  ): ImageRecord {
+    return {
+      id: configDesc.digest,
+      repoTags: [],
+      repoDigests: [],
+      size: layers.reduce((sum, l) => sum + l.size, configDesc.size),
+      manifestDigest: manifestDesc.digest,
+      manifestMediaType: manifestDesc.mediaType,
+      configSize: configDesc.size,
+      layers,
+      diffIds,
+      os: typeof config.os === "string" ? config.os : this.platform.os,
+      architecture:
+        typeof config.architecture === "string" ? config.architecture : this.platform.architecture,
+      config: runtimeConfigOf(config),
+      ...(typeof config.created === "string" ? { created: config.created } : {}),
+      importedAt: this.clock.now(),
+    };
+  }
+
+  // Hooks for registry pulls, which fetch and verify content themselves and hand it over in
+  // three steps: lease the digests, add each layer as it arrives, then add the image.
+
+  /** Holds `digests` (blobs and diffIDs) against garbage collection until the lease is released,
+   * so content a pull found or brought in is still there when its image is added. */
+  async leaseContent(digests: string[]): Promise<ContentLease> {
+    const held = digests.map((d) => digestHex(d, "digest"));
+    await this.withLock(async () => held.forEach((hex) => this.pins.set(hex, (this.pins.get(hex) ?? 0) + 1)));
+    let released = false;
+    return {
+      release: async ({ collectGarbage = false } = {}) => {
+        if (released) return;
+        released = true;
+        await this.withLock(async () => {
+          for (const hex of held) {
+            const count = (this.pins.get(hex) ?? 1) - 1;
+            if (count > 0) this.pins.set(hex, count);
+            else this.pins.delete(hex);
+          }
+          if (collectGarbage) await this.collectGarbageLocked();
+        });
+      },
+    };
+  }
+
+  /** True when the layer with this diffID is unpacked and ready. */
+  hasLayer(diffId: string): Promise<boolean> {
+    return pathExists(this.layerDir(digestHex(diffId, "diffId")));
+  }
+
+  /** True when the blob with this digest is stored. */
+  hasBlob(digest: string): Promise<boolean> {
+    return pathExists(this.blobPath(digestHex(digest, "digest")));
+  }
+
+  /** A fresh file path for a blob being downloaded: beside the blobs (so adding it is a rename)
+   * and in a directory init() empties, so an interrupted download leaves nothing behind. */
+  newIngestPath(digest: string): string {
+    return join(this.ingestDir, `${digestHex(digest, "digest")}-${randomBytes(6).toString("hex")}`);
+  }
+
+  /**
+   * Adds a layer whose blob the caller verified against `blob` (size and digest) into `blobFile`,
+   * a path from newIngestPath (moved in, or removed when the blob is already stored), or
+   * undefined when the blob is already stored. Then unpacks it unless a layer with `diffId` is
+   * already there, sharing an unpack under way. Call with the digests leased.
+   */
+  async addVerifiedLayer(
+    blobFile: string | undefined,
+    blob: Descriptor,
+    diffId: string,
+    field: string,
+  ): Promise<void> {
+    const hex = digestHex(blob.digest, `${field}.digest`);
+    if (blobFile !== undefined) {
+      if (await pathExists(this.blobPath(hex))) await rm(blobFile, { force: true });
+      else await rename(blobFile, this.blobPath(hex));
+      this.generation++;
+    }
+    if (!(await this.hasLayer(diffId)) && !(await this.hasBlob(blob.digest))) {
+      throw new FailedPreconditionError(`${field}: blob ${blob.digest} is not in the store`);
+    }
+    await this.ensureLayer(blob, diffId, field);
+  }
+
+  /**
+   * Adds an image whose manifest and config the caller fetched and verified, after every layer
+   * went in through addVerifiedLayer. Validated like an import; names get repo digests with
+   * `resolvedDigest` (what the name resolved to: an index's digest for a multi-platform image).
+   */
+  async addVerifiedImage(image: VerifiedImage): Promise<ImageRecord> {
+    const field = image.field ?? "manifest";
+    const manifest = parseJsonObjectBytes(image.manifest.bytes, field);
+    const { config: configDesc, layers: layerDescs } = parseImageManifest(manifest, field);
+    if (configDesc.digest !== image.config.descriptor.digest) {
+      throw new InvalidArgumentError(
+        `${field}.config`,
+        `does not match config ${image.config.descriptor.digest}`,
+      );
+    }
+    const config = parseJsonObjectBytes(image.config.bytes, `${field}.config`);
+    const diffIds = diffIdsOf(config, layerDescs.length, `${field}.config`);
+    this.checkConfigPlatform(config, `${field}.config`);
+    const layers: ImageLayer[] = layerDescs.map((desc, i) => ({
+      digest: desc.digest,
+      mediaType: desc.mediaType,
+      size: desc.size,
+      diffId: diffIds[i]!,
+    }));
+    for (const [i, diffId] of diffIds.entries()) {
+      if (!(await this.hasLayer(diffId))) {
+        throw new FailedPreconditionError(`${field}.layers[${i}]: layer ${diffId} is not in the store`);
+      }
+    }
+    await this.writeBlob(image.manifest.descriptor.digest, image.manifest.bytes);
+    await this.writeBlob(configDesc.digest, image.config.bytes);
+    return this.commit(
+      this.imageRecordOf(image.manifest.descriptor, configDesc, config, layers, diffIds),
+      image.names,
+      image.resolvedDigest,
+    );
   }
 
   private checkConfigPlatform(config: JsonObject, field: string): void {
@@ -365,12 +470,17 @@ export class ImageStore {
     }
   }
 
-  /** Stores the record, merging names with an earlier import and moving tags off other images. */
-  private commit(record: ImageRecord, names: ImageReference[]): Promise<ImageRecord> {
+  /** Stores the record, merging names with an earlier import and moving tags off other images.
+   * Repo digests name `repoDigest`, the manifest's digest unless the name resolved to an index. */
+  private commit(
+    record: ImageRecord,
+    names: ImageReference[],
+    repoDigest: string = record.manifestDigest,
+  ): Promise<ImageRecord> {
     return this.withLock(async () => {
       const existing = this.images.get(record.id);
       const tags = names.filter((n) => n.digest === undefined).map(formatReference);
-      const digests = names.map((n) => `${repositoryName(n)}@${record.manifestDigest}`);
+      const digests = names.map((n) => `${repositoryName(n)}@${repoDigest}`);
       const merged: ImageRecord = {
         ...record,
         repoTags: union(existing?.repoTags ?? [], tags),
@@ -522,7 +632,31 @@ function namesFromAnnotations(
   return [];
 }
 
-function diffIdsOf(config: JsonObject, layerCount: number, field: string): string[] {
+/** The config and layer descriptors of an image manifest (OCI or Docker v2 schema 2), checked:
+ * schema version, a config media type, and layer media types berth can unpack. */
+export function parseImageManifest(
+  manifest: JsonObject,
+  field: string,
+): { config: Descriptor; layers: Descriptor[] } {
+  if (manifest.schemaVersion !== 2) throw new InvalidArgumentError(`${field}.schemaVersion`, "must be 2");
+  const config = parseDescriptor(manifest.config, `${field}.config`);
+  if (!isConfigMediaType(config.mediaType)) {
+    throw new InvalidArgumentError(`${field}.config.mediaType`, `unsupported media type ${config.mediaType}`);
+  }
+  if (!Array.isArray(manifest.layers)) throw new InvalidArgumentError(`${field}.layers`, "missing");
+  const layers = manifest.layers.map((l, i) => {
+    const desc = parseDescriptor(l, `${field}.layers[${i}]`);
+    if (!isLayerMediaType(desc.mediaType)) {
+      const why = desc.mediaType === MediaType.ociLayerZstd ? "zstd layers are not supported" : "unsupported";
+      throw new InvalidArgumentError(`${field}.layers[${i}].mediaType`, `${desc.mediaType}: ${why}`);
+    }
+    return desc;
+  });
+  return { config, layers };
+}
+
+/** The rootfs.diff_ids of an image config, one per manifest layer. */
+export function diffIdsOf(config: JsonObject, layerCount: number, field: string): string[] {
   const rootfs = config.rootfs as { diff_ids?: unknown } | undefined;
   const diffIds = rootfs?.diff_ids;
   if (
@@ -538,6 +672,19 @@ function diffIdsOf(config: JsonObject, layerCount: number, field: string): strin
     );
   }
   return diffIds;
+}
+
+function parseJsonObjectBytes(bytes: Buffer, field: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch (err) {
+    throw new InvalidArgumentError(field, `not valid JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InvalidArgumentError(field, "not a JSON object");
+  }
+  return value as JsonObject;
 }
 
 function union(a: string[], b: string[]): string[] {
