@@ -24,6 +24,16 @@ export interface AgentConfig {
   };
   runcBinary: string;
   conmonBinary: string;
+  /** /healthz, /metrics and /stats/summary. */
+  http: {
+    enabled: boolean;
+    /** Loopback by default: the endpoint shows every pod's usage and has no authentication. */
+    address: string;
+    /** 0 picks a free port. */
+    port: number;
+  };
+  /** How often the stats collector reads every container's cgroup. */
+  statsIntervalSeconds: number;
 }
 
 export const DEFAULT_CONFIG_PATH = "/etc/berth/config.yaml";
@@ -45,6 +55,8 @@ export function defaultConfig(): AgentConfig {
     },
     runcBinary: "/usr/sbin/runc",
     conmonBinary: "/usr/bin/conmon",
+    http: { enabled: true, address: "127.0.0.1", port: 10250 },
+    statsIntervalSeconds: 10,
   };
 }
 
@@ -56,6 +68,8 @@ const ENV_OVERRIDES: Record<string, (c: AgentConfig, v: string) => void> = {
   BERTH_CGROUP_ROOT: (c, v) => (c.cgroupRoot = v),
   BERTH_LOG_LEVEL: (c, v) => (c.logLevel = v),
   BERTH_CNI_CONF_DIR: (c, v) => (c.cni.confDir = v),
+  BERTH_HTTP_ADDRESS: (c, v) => (c.http.address = v),
+  BERTH_HTTP_PORT: (c, v) => (c.http.port = portNumber(v, "BERTH_HTTP_PORT")),
 };
 
 export interface LoadOptions {
@@ -85,7 +99,22 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<AgentConfig> {
   const { cni, ...rest } = opts.overrides ?? {};
   Object.assign(config, dropUndefined(rest));
   if (cni) Object.assign(config.cni, dropUndefined(cni));
+  validateHttpAndStats(config);
   return config;
+}
+
+function portNumber(value: string, field: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError(field, `"${value}" is not a port number (0-65535)`);
+  return port;
+}
+
+function validateHttpAndStats(config: AgentConfig): void {
+  portNumber(String(config.http.port), "http: port");
+  if (!config.http.address) throw new InvalidArgumentError("http: address", "must not be empty");
+  if (!(config.statsIntervalSeconds > 0) || !Number.isFinite(config.statsIntervalSeconds))
+    throw new InvalidArgumentError("statsIntervalSeconds", "must be a positive number of seconds");
 }
 
 /** Merges a parsed YAML document into the config, rejecting unknown keys and wrong types by name. */

@@ -1,6 +1,7 @@
 // The berth agent: the in-process CRI runtime, its gRPC socket, and orderly shutdown.
 // Containers are supervised by conmon, not by this process, so stopping or killing the
 // agent leaves them running; the next start re-adopts them from the state on disk.
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Server } from "@grpc/grpc-js";
 import type { Logger } from "../common/logger.js";
@@ -11,11 +12,17 @@ import { CniManager } from "../cri/network/cni-network.js";
 import { createBerthRuntime, type BerthRuntime } from "../cri/runtime/berth-runtime.js";
 import { ImagesService } from "./api/generated/berth.js";
 import type { AgentConfig } from "./config.js";
+import { runtimeHealthCheck } from "./http/health.js";
+import { createAgentMetrics } from "./http/metrics.js";
+import { startHttpServer, type AgentHttpServer } from "./http/server.js";
+import { buildSummary } from "./http/summary.js";
 import { ImageImportService } from "./image-import-service.js";
 
 export interface RunningAgent {
   runtime: BerthRuntime;
   server: Server;
+  /** Absent when config.http.enabled is false. */
+  http?: AgentHttpServer;
   stop(): Promise<void>;
 }
 
@@ -42,7 +49,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     runcBinary: config.runcBinary,
     conmonBinary: config.conmonBinary,
     network,
+    statsIntervalSeconds: config.statsIntervalSeconds,
   });
+  const metrics = createAgentMetrics(runtime.stats);
   const server = await startGrpcServer(config.socket, [
     {
       definition: RuntimeServiceService,
@@ -51,6 +60,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         RuntimeServiceService,
         runtime.runtimeService,
         logger,
+        metrics.observeRpc,
       ),
     },
     {
@@ -60,6 +70,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         ImageServiceService,
         runtime.imageService,
         logger,
+        metrics.observeRpc,
       ),
     },
     {
@@ -69,14 +80,35 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         ImagesService,
         new ImageImportService(runtime.images),
         logger,
+        metrics.observeRpc,
       ),
     },
   ]);
+  let http: AgentHttpServer | undefined;
+  if (config.http.enabled) {
+    try {
+      http = await startHttpServer({
+        address: config.http.address,
+        port: config.http.port,
+        logger: logger.child({ component: "http" }),
+        health: runtimeHealthCheck(runtime.runtimeService),
+        metrics: metrics.registry,
+        summary: () => buildSummary(runtime.stats.all(), { nodeName: hostname() }),
+      });
+    } catch (err) {
+      await stopGrpcServer(server);
+      await runtime.close();
+      throw err;
+    }
+  }
   logger.info({ socket: config.socket, stateDir: config.stateDir }, "berth agent serving");
   return {
     runtime,
     server,
+    ...(http && { http }),
     stop: async () => {
+      await http?.close();
+      metrics.close();
       await stopGrpcServer(server);
       await runtime.close();
       logger.info("berth agent stopped; containers keep running");

@@ -14,11 +14,15 @@ import type { Logger } from "../common/logger.js";
 
 type AnyMethod = (request: unknown, signal?: AbortSignal) => Promise<unknown> | AsyncIterable<unknown>;
 
+/** Told of every finished call: the rpc ("service/Method"), its status code, and how long it took. */
+export type RpcObserver = (rpc: string, code: status, seconds: number) => void;
+
 export function bindService(
   serviceName: string,
   definition: ServiceDefinition,
   impl: object,
   logger: Logger,
+  observe?: RpcObserver,
 ): UntypedServiceImplementation {
   const handlers: UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(definition)) {
@@ -27,10 +31,10 @@ export function bindService(
     const call = typeof fn === "function" ? (fn as AnyMethod).bind(impl) : undefined;
     if (method.responseStream) {
       handlers[name] = (stream: ServerWritableStream<unknown, unknown>) =>
-        void serveStream(rpc, call, stream, logger);
+        void serveStream(rpc, call, stream, logger, observe);
     } else {
       handlers[name] = (unary: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        void serveUnary(rpc, call, unary.request, callback, logger);
+        void serveUnary(rpc, call, unary.request, callback, logger, observe);
     }
   }
   return handlers;
@@ -42,6 +46,7 @@ async function serveUnary(
   request: unknown,
   callback: sendUnaryData<unknown>,
   logger: Logger,
+  observe?: RpcObserver,
 ): Promise<void> {
   const started = process.hrtime.bigint();
   try {
@@ -49,11 +54,13 @@ async function serveUnary(
     const response = await (call(request) as Promise<unknown>);
     callback(null, response);
     logger.debug({ rpc, ms: elapsedMs(started) }, "rpc ok");
+    observe?.(rpc, status.OK, elapsedMs(started) / 1000);
   } catch (err) {
     const { code, details } = toGrpcStatus(err);
     if (code === status.INTERNAL) logger.error({ rpc, err }, "rpc failed");
     else logger.info({ rpc, code: status[code], details }, "rpc refused");
     callback({ code, details });
+    observe?.(rpc, code, elapsedMs(started) / 1000);
   }
 }
 
@@ -62,7 +69,9 @@ async function serveStream(
   call: AnyMethod | undefined,
   stream: ServerWritableStream<unknown, unknown>,
   logger: Logger,
+  observe?: RpcObserver,
 ): Promise<void> {
+  const started = process.hrtime.bigint();
   const abort = new AbortController();
   stream.on("cancelled", () => abort.abort());
   try {
@@ -72,11 +81,16 @@ async function serveStream(
       stream.write(item);
     }
     stream.end();
+    observe?.(rpc, abort.signal.aborted ? status.CANCELLED : status.OK, elapsedMs(started) / 1000);
   } catch (err) {
-    if (abort.signal.aborted) return;
+    if (abort.signal.aborted) {
+      observe?.(rpc, status.CANCELLED, elapsedMs(started) / 1000);
+      return;
+    }
     const { code, details } = toGrpcStatus(err);
     logger.info({ rpc, code: status[code], details }, "stream ended with an error");
     stream.destroy(Object.assign(new Error(details), { code, details }));
+    observe?.(rpc, code, elapsedMs(started) / 1000);
   }
 }
 

@@ -3,13 +3,13 @@ import { FieldPath, invalid, notSupported, required, tooLong } from "./field-err
 import { type ErrorSink, INT32_MAX, ObjectReader } from "./field-reader.js";
 import { readEnum, reportAll } from "./decode-common.js";
 import { type ContainerRole, decodeContainer } from "./decode-container.js";
+import { decodeDnsConfig } from "./decode-dns.js";
 import { decodePodSecurityContext } from "./decode-security.js";
 import { decodeVolumes } from "./decode-volumes.js";
 import { checkPod } from "./pod-checks.js";
 import {
   dns1123LabelErrors,
   dns1123SubdomainErrors,
-  ipAddressErrors,
   labelValueErrors,
   podUidErrors,
   qualifiedNameErrors,
@@ -19,8 +19,6 @@ import {
   DEFAULT_NAMESPACE,
   DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS,
   DNS_POLICIES,
-  type DnsConfig,
-  type DnsOption,
   type PodMetadata,
   type PodSpec,
   RESTART_POLICIES,
@@ -73,7 +71,7 @@ export function decodePod(value: unknown, sink: ErrorSink, options: DecodeOption
   // status is written by whoever runs the pod, never read from a manifest.
   r.ignore("status");
   r.finish();
-  if (metadata === undefined || rawSpec === undefined) return undefined;
+  if (rawSpec === undefined) return undefined;
   return decodeSpec(rawSpec, r.at("spec"), metadata, sink);
 }
 
@@ -82,9 +80,11 @@ function decodeMetadata(
   path: FieldPath,
   sink: ErrorSink,
   options: DecodeOptions,
-): PodMetadata | undefined {
+): PodMetadata {
   const r = ObjectReader.of(value, path, sink);
-  if (r === undefined) return undefined;
+  // Broken metadata still yields a placeholder, so that the spec's errors are reported too.
+  if (r === undefined)
+    return { name: "", namespace: DEFAULT_NAMESPACE, uid: "", labels: {}, annotations: {} };
   const name = r.requiredString("name", "name or generateName is required");
   if (name !== undefined) reportAll(sink, r.at("name"), name, dns1123SubdomainErrors(name));
   const namespace = r.string("namespace") || DEFAULT_NAMESPACE;
@@ -251,58 +251,4 @@ function decodeOs(r: ObjectReader): void {
   const name = os.requiredString("name");
   if (name !== undefined && name !== "linux") r.sink.add(notSupported(os.at("name"), name, ["linux"]));
   os.finish();
-}
-
-const MAX_NAMESERVERS = 3;
-const MAX_SEARCH_PATHS = 32;
-const MAX_SEARCH_LIST_CHARS = 2048;
-
-function decodeDnsConfig(value: unknown, path: FieldPath, sink: ErrorSink): DnsConfig | undefined {
-  const r = ObjectReader.of(value, path, sink);
-  if (r === undefined) return undefined;
-  const nameservers = r.stringList("nameservers");
-  if (nameservers.length > MAX_NAMESERVERS) {
-    sink.add(
-      invalid(r.at("nameservers"), nameservers, `must not have more than ${MAX_NAMESERVERS} nameservers`),
-    );
-  }
-  nameservers.forEach((ns, i) => reportAll(sink, r.at("nameservers").index(i), ns, ipAddressErrors(ns)));
-
-  const searches = r.stringList("searches");
-  if (searches.length > MAX_SEARCH_PATHS) {
-    sink.add(invalid(r.at("searches"), searches, `must not have more than ${MAX_SEARCH_PATHS} search paths`));
-  }
-  if (searches.join(" ").length > MAX_SEARCH_LIST_CHARS) {
-    sink.add(
-      invalid(
-        r.at("searches"),
-        searches,
-        `must not have more than ${MAX_SEARCH_LIST_CHARS} characters (including spaces) in the search list`,
-      ),
-    );
-  }
-  // A trailing dot (a fully qualified name) is fine.
-  searches.forEach((s, i) =>
-    reportAll(
-      sink,
-      r.at("searches").index(i),
-      s,
-      dns1123SubdomainErrors(s.endsWith(".") ? s.slice(0, -1) : s),
-    ),
-  );
-
-  const options = r.list("options", (item, itemPath): DnsOption | undefined => {
-    const or = ObjectReader.of(item, itemPath, sink);
-    if (or === undefined) return undefined;
-    const name = or.string("name") ?? "";
-    const optionValue = or.string("value");
-    or.finish();
-    if (name === "") {
-      sink.add(required(itemPath, "must not be empty"));
-      return undefined;
-    }
-    return { name, ...(optionValue !== undefined && { value: optionValue }) };
-  });
-  r.finish();
-  return { nameservers, searches, options };
 }

@@ -7,6 +7,7 @@
 // A value is kept exactly, as an integer count of nano-units: Kubernetes rounds every
 // non-zero value up (away from zero) to the nearest nano-unit, so that a tiny request
 // still gets something. Binary values above 2^63-1 are capped there, as Kubernetes does.
+// Decimal values are refused beyond 10^30 (see MAX_DECIMAL_NANOS).
 // Where Go's parser reads a string with no digit at all ("Mi", "e3", "-") as zero, berth
 // follows the documented format and refuses it; "." alone still reads as 0, as in Kubernetes.
 import { InvalidArgumentError } from "../../common/errors.js";
@@ -24,9 +25,13 @@ export interface Quantity {
 const NANOS_PER_UNIT = 1_000_000_000n;
 const NANOS_PER_MILLI = 1_000_000n;
 const MAX_INT64 = (1n << 63n) - 1n;
-const MAX_NANOS = MAX_INT64 * NANOS_PER_UNIT;
-/** Decimal digits of MAX_NANOS; a longer result cannot fit. */
-const MAX_NANOS_DIGITS = MAX_NANOS.toString().length;
+/** Kubernetes' cap for binary quantities: the largest int64, in base units. */
+const MAX_BINARY_NANOS = MAX_INT64 * NANOS_PER_UNIT;
+// Kubernetes keeps decimal quantities of any size. berth stops at 10^30 base units, far
+// beyond any machine, so that a typo such as "1e1000000000" cannot make it build a number
+// with a billion digits.
+const MAX_DECIMAL_NANOS = 10n ** 30n * NANOS_PER_UNIT;
+const MAX_DECIMAL_NANOS_DIGITS = MAX_DECIMAL_NANOS.toString().length;
 
 const DECIMAL_SUFFIXES: Readonly<Record<string, number>> = {
   n: -9,
@@ -47,7 +52,7 @@ const BINARY_SUFFIXES: Readonly<Record<string, number>> = { Ki: 10, Mi: 20, Gi: 
 export const QUANTITY_FORMAT_ERROR =
   "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 export const QUANTITY_SUFFIX_ERROR = "unable to parse quantity's suffix";
-export const QUANTITY_TOO_LARGE_ERROR = "must be less than 2^63 in its base unit (cores, bytes)";
+export const QUANTITY_TOO_LARGE_ERROR = "must be at most 10^30 in its base unit (cores, bytes)";
 
 const NUMBER_PART = /^([+-]?)([0-9]*)(?:\.([0-9]*))?/;
 const SUFFIX_SHAPE = /^[eEinumkKMGTP]*[-+]?[0-9]*$/;
@@ -81,7 +86,7 @@ export function tryParseQuantity(text: string): Quantity | { error: string } {
       10n ** BigInt(fraction.length),
     );
     // Kubernetes caps binary quantities at the largest int64 rather than refusing them.
-    nanos = scaled > MAX_NANOS ? MAX_NANOS : scaled;
+    nanos = scaled > MAX_BINARY_NANOS ? MAX_BINARY_NANOS : scaled;
   } else {
     const exponent = EXPONENT.exec(suffix)?.[1];
     if (exponent === undefined) return { error: QUANTITY_SUFFIX_ERROR };
@@ -90,7 +95,7 @@ export function tryParseQuantity(text: string): Quantity | { error: string } {
     format = "DecimalExponent";
     nanos = scaleByPowerOfTen(mantissa, power - fraction.length + 9);
   }
-  if (nanos === undefined || nanos > MAX_NANOS) return { error: QUANTITY_TOO_LARGE_ERROR };
+  if (nanos === undefined || nanos > MAX_DECIMAL_NANOS) return { error: QUANTITY_TOO_LARGE_ERROR };
   return { text, nanos: negative ? -nanos : nanos, format };
 }
 
@@ -142,12 +147,12 @@ export function quantityFromNanos(nanos: bigint, format: QuantityFormat = "Decim
   return { text, nanos, format };
 }
 
-/** mantissa * 10^power, rounded up to an integer; undefined when far beyond int64 range. */
+/** mantissa * 10^power, rounded up to an integer; undefined when beyond berth's bound. */
 function scaleByPowerOfTen(mantissa: bigint, power: number): bigint | undefined {
   if (mantissa === 0n) return 0n;
   const digits = mantissa.toString().length;
   if (power >= 0) {
-    if (digits + power > MAX_NANOS_DIGITS) return undefined;
+    if (digits + power > MAX_DECIMAL_NANOS_DIGITS) return undefined;
     return mantissa * 10n ** BigInt(power);
   }
   // A divisor longer than the mantissa leaves a value in (0, 1), which rounds up to one nano.

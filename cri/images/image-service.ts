@@ -1,5 +1,5 @@
-// The CRI ImageService over berth's local image store. Pulling from registries is not there yet;
-// images arrive by ImageStore.importOciLayout.
+// The CRI ImageService over berth's local image store. Images arrive by registry pulls (through
+// the ImagePuller the service is given) or by ImageStore.importOciLayout.
 import type { Clock } from "../../common/clock.js";
 import { InvalidArgumentError, NotFoundError, UnimplementedError } from "../../common/errors.js";
 import type {
@@ -16,6 +16,7 @@ import type {
   RemoveImageResponse,
 } from "../api/generated/api.js";
 import { imageUser, type ImageRecord } from "./image-record.js";
+import type { ImagePuller } from "./pull/puller.js";
 import type { ImageStore } from "./store.js";
 
 export interface CriImageServiceOptions {
@@ -23,17 +24,21 @@ export interface CriImageServiceOptions {
   /** True while any container (running or not) was created from the image. */
   isImageInUse: (imageId: string) => boolean;
   clock: Clock;
+  /** Fetches images from registries; without one, PullImage is unimplemented. */
+  puller?: ImagePuller;
 }
 
 export class CriImageService {
   private readonly store: ImageStore;
   private readonly isImageInUse: (imageId: string) => boolean;
   private readonly clock: Clock;
+  private readonly puller: ImagePuller | undefined;
 
   constructor(opts: CriImageServiceOptions) {
     this.store = opts.store;
     this.isImageInUse = opts.isImageInUse;
     this.clock = opts.clock;
+    this.puller = opts.puller;
   }
 
   async listImages(request: ListImagesRequest): Promise<ListImagesResponse> {
@@ -79,8 +84,13 @@ export class CriImageService {
     };
   }
 
-  async pullImage(_request: PullImageRequest): Promise<PullImageResponse> {
-    throw new UnimplementedError("PullImage");
+  /** Pulls the image with the request's credentials; image_ref is the image id (the config's
+   * digest), as containerd returns it. */
+  async pullImage(request: PullImageRequest): Promise<PullImageResponse> {
+    const ref = requireImageRef(request.image?.image);
+    if (!this.puller) throw new UnimplementedError("PullImage without a registry puller");
+    const result = await this.puller.pull(ref, request.auth ? { auth: request.auth } : {});
+    return { imageRef: result.imageRef };
   }
 }
 

@@ -8,10 +8,14 @@ import { KeyedLock } from "../../common/keyed-lock.js";
 import type { Logger } from "../../common/logger.js";
 import { CgroupManager } from "../../cgroups/manager.js";
 import { detectHostLayout } from "../../cgroups/detect.js";
+import { createStatsReader } from "../../cgroups/stats.js";
 import { CriImageService } from "../images/image-service.js";
 import { SnapshotManager } from "../images/snapshots.js";
 import { ImageStore } from "../images/store.js";
 import { NetnsManager } from "../network/netns.js";
+import { StatsCollector, type IntervalTimer } from "../stats/collector.js";
+import { registryCatalog } from "../stats/registry-catalog.js";
+import { CriStatsService } from "../stats/stats-service.js";
 import { ContainerManager } from "./containers.js";
 import type { PodNetwork, RuntimeDeps } from "./deps.js";
 import { ExitMonitor } from "./exit-monitor.js";
@@ -38,6 +42,9 @@ export interface BerthRuntimeOptions {
   network?: PodNetwork;
   defaultNoNewPrivileges?: boolean;
   shmSizeBytes?: number;
+  /** How often the stats collector reads every cgroup (default 10 s). */
+  statsIntervalSeconds?: number;
+  statsTimer?: IntervalTimer;
 }
 
 export interface BerthRuntime {
@@ -45,6 +52,8 @@ export interface BerthRuntime {
   imageService: CriImageService;
   images: ImageStore;
   deps: RuntimeDeps;
+  /** The one stats cache: CRI stats, /metrics and /stats/summary read it. */
+  stats: StatsCollector;
   close(): Promise<void>;
 }
 
@@ -103,14 +112,38 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
   const monitor = new ExitMonitor(paths.exitsDir, (id) => containers.onExit(id), logger);
   await monitor.start();
 
+  const statsCatalog = registryCatalog({ registry: deps.registry, snapshotsRoot: snapshots.root });
+  const stats = new StatsCollector({
+    catalog: statsCatalog,
+    reader: createStatsReader(layout, deps.cgroups.root, { clock: deps.clock }),
+    logger: logger.child({ component: "stats" }),
+    clock: deps.clock,
+    intervalMs: (opts.statsIntervalSeconds ?? 10) * 1000,
+    ...(opts.statsTimer && { timer: opts.statsTimer }),
+    rootFsPath: paths.stateDir,
+    imageFs: { mountpoint: images.root, usage: () => images.fsUsage() },
+    writableLayerMountpoint: snapshots.root,
+  });
+  stats.start();
+
   const isImageInUse = (imageId: string): boolean =>
     [...deps.registry.containers.values()].some((c) => c.imageId === imageId);
   return {
-    runtimeService: new CriRuntimeService(deps, sandboxes, containers, opts.network),
+    runtimeService: new CriRuntimeService(
+      deps,
+      sandboxes,
+      containers,
+      opts.network,
+      new CriStatsService(statsCatalog, stats),
+    ),
     imageService: new CriImageService({ store: images, isImageInUse, clock: deps.clock }),
     images,
     deps,
-    close: async () => monitor.close(),
+    stats,
+    close: async () => {
+      await stats.stop();
+      await monitor.close();
+    },
   };
 }
 

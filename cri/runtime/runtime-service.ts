@@ -1,7 +1,7 @@
 // The CRI RuntimeService over berth's sandbox and container managers: request shapes in,
 // response shapes out. RPCs berth does not implement are absent here and answered with
 // UNIMPLEMENTED by the binding.
-import { FailedPreconditionError, InvalidArgumentError } from "../../common/errors.js";
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from "../../common/errors.js";
 import {
   CgroupDriver,
   ContainerState,
@@ -13,11 +13,16 @@ import {
   type RuntimeCondition,
 } from "../api/generated/api.js";
 import type { RuntimeServiceApi } from "../service-types.js";
+import type { StatsRpcs } from "../stats/stats-service.js";
 import type { ContainerManager } from "./containers.js";
 import type { PodNetwork, RuntimeDeps } from "./deps.js";
 import { execSync } from "./exec-sync.js";
 import type { ContainerRecord, SandboxRecord } from "./records.js";
 import type { SandboxManager } from "./sandboxes.js";
+// --- streaming (exec, attach, port-forward) ---
+import type { StreamingServer } from "../streaming/streaming-server.js";
+import { validateAttachRequest, validateExecRequest, validatePortForwardRequest } from "../streaming/validate.js";
+// --- end streaming ---
 
 export const RUNTIME_NAME = "berth";
 export const RUNTIME_VERSION = "0.1.0";
@@ -42,14 +47,27 @@ type Impl = Pick<
   | "updateContainerResources"
   | "reopenContainerLog"
   | "execSync"
+  // Stats: answered from the stats collector's cache (cri/stats).
+  | "containerStats"
+  | "listContainerStats"
+  | "podSandboxStats"
+  | "listPodSandboxStats"
+  // Streaming: URLs of berth's streaming server (cri/streaming).
+  | "exec"
+  | "attach"
+  | "portForward"
 >;
+
+/** What the streaming RPCs need of berth's streaming server: URLs for validated requests. */
+export type StreamingRequests = Pick<StreamingServer, "getExec" | "getAttach" | "getPortForward">;
 
 export class CriRuntimeService implements Impl {
   constructor(
     private readonly deps: RuntimeDeps,
     private readonly sandboxes: SandboxManager,
     private readonly containers: ContainerManager,
-    private readonly network?: PodNetwork,
+    private readonly network: PodNetwork | undefined,
+    private readonly stats: StatsRpcs,
   ) {}
 
   version: Impl["version"] = async () => ({
@@ -263,6 +281,57 @@ export class CriRuntimeService implements Impl {
     });
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
   };
+
+  // --- streaming (exec, attach, port-forward) ---
+  private streaming: StreamingRequests | undefined;
+
+  /** Connects the streaming server whose URLs Exec, Attach and PortForward return. */
+  useStreaming(server: StreamingRequests): void {
+    this.streaming = server;
+  }
+
+  exec: Impl["exec"] = async (req) => {
+    validateExecRequest(req);
+    const record = await this.runningContainer(req.containerId, "exec in it");
+    return this.streamingServer().getExec({ ...req, containerId: record.id });
+  };
+
+  attach: Impl["attach"] = async (req) => {
+    validateAttachRequest(req);
+    const record = await this.runningContainer(req.containerId, "attach to it");
+    return this.streamingServer().getAttach({ ...req, containerId: record.id });
+  };
+
+  portForward: Impl["portForward"] = async (req) => {
+    validatePortForwardRequest(req);
+    const sandbox = this.sandboxes.get(req.podSandboxId);
+    if (sandbox.state !== "ready") {
+      throw new FailedPreconditionError(`pod sandbox ${sandbox.id} is not ready: cannot forward ports to it`);
+    }
+    return this.streamingServer().getPortForward({ ...req, podSandboxId: sandbox.id });
+  };
+
+  private async runningContainer(id: string, action: string): Promise<ContainerRecord> {
+    const record = this.containers.get(id);
+    await this.containers.refresh(record);
+    if (record.state !== "running") {
+      throw new FailedPreconditionError(`container ${record.id} is ${record.state}, not running: cannot ${action}`);
+    }
+    return record;
+  }
+
+  private streamingServer(): StreamingRequests {
+    if (!this.streaming) throw new UnavailableError("the streaming server is not running");
+    return this.streaming;
+  }
+  // --- end streaming ---
+
+  // --- stats: delegated to cri/stats, which reads the collector's cache ---
+  containerStats: Impl["containerStats"] = (req) => this.stats.containerStats(req);
+  listContainerStats: Impl["listContainerStats"] = (req) => this.stats.listContainerStats(req);
+  podSandboxStats: Impl["podSandboxStats"] = (req) => this.stats.podSandboxStats(req);
+  listPodSandboxStats: Impl["listPodSandboxStats"] = (req) => this.stats.listPodSandboxStats(req);
+  // --- end stats ---
 }
 
 /** Record times are nanoseconds held in a double; CRI wants int64. */

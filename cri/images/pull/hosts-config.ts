@@ -120,7 +120,10 @@ export function parseHostsFile(text: string, registryHost: string, fileDir: stri
     for (const [url, section] of Object.entries(hosts)) {
       if (!isTomlTable(section)) throw new Error(`host."${url}" must be a table`);
       endpoints.push(
-        endpointFromUrl(url, readSettings(section, `host."${url}"`, fileDir, true, warnings, ["capabilities"])),
+        endpointFromUrl(
+          url,
+          readSettings(section, `host."${url}"`, fileDir, true, warnings, ["capabilities"]),
+        ),
       );
     }
   }
@@ -144,7 +147,8 @@ function readSettings(
 ): EndpointSettings {
   const name = (key: string) => (where === "" ? key : `${where}.${key}`);
   for (const key of Object.keys(section)) {
-    if (!SECTION_KEYS.has(key) && !extraKeys.includes(key)) warnings.push(`unknown key "${name(key)}" ignored`);
+    if (!SECTION_KEYS.has(key) && !extraKeys.includes(key))
+      warnings.push(`unknown key "${name(key)}" ignored`);
   }
   if (section.client !== undefined) {
     warnings.push(`"${name("client")}": client certificates are not supported and are ignored`);
