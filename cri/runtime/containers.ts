@@ -13,7 +13,7 @@ import {
 import { createWithConmon } from "./conmon.js";
 import type { RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit, type ExitInfo } from "./exit-file.js";
-import { buildContainerSpec, ociResources } from "./oci-spec.js";
+import { buildContainerSpec, containerCapabilities, ociResources } from "./oci-spec.js";
 import type { Spec } from "./oci-types.js";
 import type { ContainerRecord } from "./records.js";
 import { sandboxFilePaths } from "./sandbox-files.js";
@@ -111,6 +111,10 @@ export class ContainerManager implements SandboxContainerOps {
           defaultNoNewPrivileges: this.deps.defaultNoNewPrivileges,
         });
         await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
+        const { droppedByHost } = containerCapabilities(config.linux?.securityContext, this.deps.host);
+        if (droppedByHost.length > 0) {
+          log.warn({ capabilities: droppedByHost }, "capabilities outside the host's bounding set were not granted");
+        }
 
         const logPath = record.logPath || join(bundleDir, "container.log");
         await mkdir(dirname(logPath), { recursive: true, mode: 0o755 });
