@@ -12,6 +12,8 @@ import { CniManager } from "../cri/network/cni-network.js";
 import { createBerthRuntime, type BerthRuntime } from "../cri/runtime/berth-runtime.js";
 import { ImagesService } from "./api/generated/berth.js";
 import type { AgentConfig } from "./config.js";
+import { startHousekeeping } from "./housekeeping.js";
+import { collectImages } from "../cri/images/image-gc.js";
 import { runtimeHealthCheck } from "./http/health.js";
 import { createAgentMetrics } from "./http/metrics.js";
 import { startHttpServer, type AgentHttpServer } from "./http/server.js";
@@ -101,12 +103,28 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       throw err;
     }
   }
+  const housekeeping = startHousekeeping(
+    [
+      {
+        name: "image-gc",
+        schedule: "*/5 * * * *",
+        run: () =>
+          collectImages({
+            store: runtime.images,
+            imagesInUse: () => new Set([...runtime.deps.registry.containers.values()].map((c) => c.imageId)),
+            logger: logger.child({ component: "image-gc" }),
+          }),
+      },
+    ],
+    logger,
+  );
   logger.info({ socket: config.socket, stateDir: config.stateDir }, "berth agent serving");
   return {
     runtime,
     server,
     ...(http && { http }),
     stop: async () => {
+      housekeeping.stop();
       await http?.close();
       metrics.close();
       await stopGrpcServer(server);
