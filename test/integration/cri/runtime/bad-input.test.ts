@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
-import { PodSandboxConfig } from "../../../../cri/api/generated/api.js";
+import { LinuxContainerConfig, Mount, PodSandboxConfig } from "../../../../cri/api/generated/api.js";
 import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
 import { containerConfig, grpcError } from "../../../helpers/cri-fixtures.js";
 

@@ -3,12 +3,20 @@ import { hostname } from "node:os";
 import { readlink } from "node:fs/promises";
 import {
   CgroupDriver,
+  LinuxContainerConfig,
+  LinuxPodSandboxConfig,
   NamespaceMode,
   PodSandboxState,
   type PodSandboxConfig,
 } from "../../../../cri/api/generated/api.js";
 import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
 import { containerConfig } from "../../../helpers/cri-fixtures.js";
+
+function podNamespaces(network: NamespaceMode, pid: NamespaceMode): LinuxPodSandboxConfig {
+  return LinuxPodSandboxConfig.fromPartial({
+    securityContext: { namespaceOptions: { network, pid, ipc: NamespaceMode.POD } },
+  });
+}
 
 describe("namespaces, identity and runtime info", () => {
   let h: Harness;
@@ -50,49 +58,13 @@ describe("namespaces, identity and runtime info", () => {
   });
 
   it("containers share the pod's PID namespace in POD mode and are isolated in CONTAINER mode", async () => {
-    const pod = sandboxConfig("pidpod", {
-      linux: {
-        cgroupParent: "",
-        sysctls: {},
-        securityContext: {
-          namespaceOptions: {
-            network: NamespaceMode.POD,
-            pid: NamespaceMode.POD,
-            ipc: NamespaceMode.POD,
-            targetId: "",
-          },
-          readonlyRootfs: false,
-          supplementalGroups: [],
-          supplementalGroupsPolicy: 0,
-          privileged: false,
-          seccompProfilePath: "",
-        },
-      },
-    });
+    const pod = sandboxConfig("pidpod", { linux: podNamespaces(NamespaceMode.POD, NamespaceMode.POD) });
     const shared = await runIn(pod, ["sleep", "1000"]);
     expect(await shared.sh("cat /proc/1/cmdline | tr '\\0' ' '")).toContain("busybox sh -c");
     const isolated = await runIn(sandboxConfig("pidctr"), ["sleep", "1000"], {
-      linux: {
-        securityContext: {
-          namespaceOptions: {
-            network: NamespaceMode.POD,
-            pid: NamespaceMode.CONTAINER,
-            ipc: NamespaceMode.POD,
-            targetId: "",
-          },
-          capabilities: undefined,
-          privileged: false,
-          maskedPaths: [],
-          readonlyPaths: [],
-          readonlyRootfs: false,
-          supplementalGroups: [],
-          noNewPrivs: false,
-          runAsUsername: "",
-          apparmorProfile: "",
-          seccompProfilePath: "",
-          supplementalGroupsPolicy: 0,
-        },
-      },
+      linux: LinuxContainerConfig.fromPartial({
+        securityContext: { namespaceOptions: { pid: NamespaceMode.CONTAINER } },
+      }),
     });
     expect(await isolated.sh("cat /proc/1/cmdline | tr '\\0' ' '")).toContain("sleep 1000");
     for (const p of [shared, isolated])
@@ -100,25 +72,7 @@ describe("namespaces, identity and runtime info", () => {
   });
 
   it("a host-network pod sees the node's hostname and network namespace; others get their own", async () => {
-    const hostNet = sandboxConfig("hostnet", {
-      linux: {
-        cgroupParent: "",
-        sysctls: {},
-        securityContext: {
-          namespaceOptions: {
-            network: NamespaceMode.NODE,
-            pid: NamespaceMode.POD,
-            ipc: NamespaceMode.POD,
-            targetId: "",
-          },
-          readonlyRootfs: false,
-          supplementalGroups: [],
-          supplementalGroupsPolicy: 0,
-          privileged: false,
-          seccompProfilePath: "",
-        },
-      },
-    });
+    const hostNet = sandboxConfig("hostnet", { linux: podNamespaces(NamespaceMode.NODE, NamespaceMode.POD) });
     const a = await runIn(hostNet, ["sleep", "1000"]);
     expect(await a.sh("hostname")).toBe(hostname());
     const myNet = await readlink("/proc/self/ns/net");
@@ -135,23 +89,9 @@ describe("namespaces, identity and runtime info", () => {
 
   it("runs as the requested user with the image's supplementary groups", async () => {
     const p = await runIn(sandboxConfig("user"), ["sleep", "1000"], {
-      linux: {
-        securityContext: {
-          runAsUser: { value: 1000n },
-          namespaceOptions: undefined,
-          capabilities: undefined,
-          privileged: false,
-          maskedPaths: [],
-          readonlyPaths: [],
-          readonlyRootfs: true,
-          supplementalGroups: [],
-          noNewPrivs: false,
-          runAsUsername: "",
-          apparmorProfile: "",
-          seccompProfilePath: "",
-          supplementalGroupsPolicy: 0,
-        },
-      },
+      linux: LinuxContainerConfig.fromPartial({
+        securityContext: { runAsUser: { value: 1000n }, readonlyRootfs: true },
+      }),
     });
     expect(await p.sh("id -u; id -G")).toMatch(/^1000\n.*2000/);
     expect(await p.sh("touch /x 2>&1 || echo read-only")).toContain("read-only");
