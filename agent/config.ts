@@ -24,6 +24,12 @@ export interface AgentConfig {
   };
   runcBinary: string;
   conmonBinary: string;
+  registry: {
+    /** Per-registry mirrors, CAs and insecure hosts, in containerd's hosts.toml layout. */
+    hostsDir: string;
+    /** A Docker-style config.json with registry credentials; "" for none. */
+    authFile: string;
+  };
   /** /healthz, /metrics and /stats/summary. */
   http: {
     enabled: boolean;
@@ -55,6 +61,7 @@ export function defaultConfig(): AgentConfig {
     },
     runcBinary: "/usr/sbin/runc",
     conmonBinary: "/usr/bin/conmon",
+    registry: { hostsDir: "/etc/berth/certs.d", authFile: "" },
     http: { enabled: true, address: "127.0.0.1", port: 10250 },
     statsIntervalSeconds: 10,
   };

@@ -50,6 +50,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     cgroupRoot: config.cgroupRoot,
     runcBinary: config.runcBinary,
     conmonBinary: config.conmonBinary,
+    registryHostsDir: config.registry.hostsDir,
+    ...(config.registry.authFile && { registryAuthFile: config.registry.authFile }),
     network,
     statsIntervalSeconds: config.statsIntervalSeconds,
   });

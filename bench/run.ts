@@ -1,7 +1,13 @@
 // `npm run bench`: every benchmark, one after the other, each printing its own table.
+import { main as pull } from "./pull.js";
 import { main as runtime } from "./runtime.js";
+import { main as stats } from "./stats.js";
 
-const benches: [string, () => Promise<void>][] = [["runtime", runtime]];
+const benches: [string, () => Promise<void>][] = [
+  ["runtime", runtime],
+  ["pull", pull],
+  ["stats", stats],
+];
 const only = process.argv[2];
 for (const [name, bench] of benches) {
   if (only && only !== name) continue;

@@ -12,6 +12,7 @@ import { createStatsReader } from "../../cgroups/stats.js";
 import { CriImageService } from "../images/image-service.js";
 import { SnapshotManager } from "../images/snapshots.js";
 import { ImageStore } from "../images/store.js";
+import { ImagePuller } from "../images/pull/puller.js";
 import { NetnsManager } from "../network/netns.js";
 import { StatsCollector, type IntervalTimer } from "../stats/collector.js";
 import { registryCatalog } from "../stats/registry-catalog.js";
@@ -45,12 +46,17 @@ export interface BerthRuntimeOptions {
   /** How often the stats collector reads every cgroup (default 10 s). */
   statsIntervalSeconds?: number;
   statsTimer?: IntervalTimer;
+  /** Per-registry configuration (containerd's hosts.toml layout); default /etc/berth/certs.d. */
+  registryHostsDir?: string;
+  /** A Docker-style config.json with registry credentials, if any. */
+  registryAuthFile?: string;
 }
 
 export interface BerthRuntime {
   runtimeService: CriRuntimeService;
   imageService: CriImageService;
   images: ImageStore;
+  puller: ImagePuller;
   deps: RuntimeDeps;
   /** The one stats cache: CRI stats, /metrics and /stats/summary read it. */
   stats: StatsCollector;
@@ -75,6 +81,12 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
   const images = new ImageStore({ root: paths.imagesDir, logger: logger.child({ component: "images" }) });
   await images.init();
   const snapshots = new SnapshotManager({ root: paths.snapshotsDir, logger });
+  const puller = new ImagePuller({
+    store: images,
+    logger: logger.child({ component: "pull" }),
+    hostsConfigDir: opts.registryHostsDir,
+    dockerConfigPath: opts.registryAuthFile,
+  });
   const layout = await detectHostLayout();
   const runcBinary = opts.runcBinary ?? "/usr/sbin/runc";
   const deps: RuntimeDeps = {
@@ -136,13 +148,15 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
       opts.network,
       new CriStatsService(statsCatalog, stats),
     ),
-    imageService: new CriImageService({ store: images, isImageInUse, clock: deps.clock }),
+    imageService: new CriImageService({ store: images, isImageInUse, clock: deps.clock, puller }),
+    puller,
     images,
     deps,
     stats,
     close: async () => {
       await stats.stop();
       await monitor.close();
+      puller.close();
     },
   };
 }

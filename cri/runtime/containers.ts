@@ -74,7 +74,8 @@ export class ContainerManager implements SandboxContainerOps {
           exitCode: 0,
           reason: "",
           message: "",
-          logPath: config.logPath ? join(sandbox.config.logDirectory, config.logPath) : "",
+          // CRI: log_path is relative to the sandbox's log_directory; with either unset there is no log file.
+          logPath: config.logPath && sandbox.config.logDirectory ? join(sandbox.config.logDirectory, config.logPath) : "",
           bundleDir,
           cgroupsPath: `${sandbox.cgroupParent}/${id}`,
           stopSignal: signalName(config.stopSignal) ?? (image.config.stopSignal || "SIGTERM"),
