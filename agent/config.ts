@@ -24,6 +24,8 @@ export interface AgentConfig {
   };
   runcBinary: string;
   conmonBinary: string;
+  /** exec/attach/port-forward server: loopback by default; port 0 lets the kernel choose. */
+  streaming: { address: string; port: number };
   registry: {
     /** Per-registry mirrors, CAs and insecure hosts, in containerd's hosts.toml layout. */
     hostsDir: string;
@@ -40,6 +42,8 @@ export interface AgentConfig {
   };
   /** How often the stats collector reads every container's cgroup. */
   statsIntervalSeconds: number;
+  /** Static pods: Pod manifests in this folder run without any API call, and follow their files. */
+  manifestsDir: string;
 }
 
 export const DEFAULT_CONFIG_PATH = "/etc/berth/config.yaml";
@@ -61,9 +65,11 @@ export function defaultConfig(): AgentConfig {
     },
     runcBinary: "/usr/sbin/runc",
     conmonBinary: "/usr/bin/conmon",
+    streaming: { address: "127.0.0.1", port: 0 },
     registry: { hostsDir: "/etc/berth/certs.d", authFile: "" },
     http: { enabled: true, address: "127.0.0.1", port: 10250 },
     statsIntervalSeconds: 10,
+    manifestsDir: "/etc/berth/manifests",
   };
 }
 
@@ -77,6 +83,7 @@ const ENV_OVERRIDES: Record<string, (c: AgentConfig, v: string) => void> = {
   BERTH_CNI_CONF_DIR: (c, v) => (c.cni.confDir = v),
   BERTH_HTTP_ADDRESS: (c, v) => (c.http.address = v),
   BERTH_HTTP_PORT: (c, v) => (c.http.port = portNumber(v, "BERTH_HTTP_PORT")),
+  BERTH_MANIFESTS_DIR: (c, v) => (c.manifestsDir = v),
 };
 
 export interface LoadOptions {

@@ -19,6 +19,10 @@ import { createAgentMetrics } from "./http/metrics.js";
 import { startHttpServer, type AgentHttpServer } from "./http/server.js";
 import { buildSummary } from "./http/summary.js";
 import { ImageImportService } from "./image-import-service.js";
+// systemd integration: readiness, watchdog, status, SIGHUP reload, delegated cgroup.
+import { loadConfig } from "./config.js";
+import { applyReloadedConfig, describeAgent, prepareAgentService } from "../systemd/agent-service.js";
+import { ServiceLifecycle } from "../systemd/service.js";
 
 export interface RunningAgent {
   runtime: BerthRuntime;
@@ -51,6 +55,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     runcBinary: config.runcBinary,
     conmonBinary: config.conmonBinary,
     registryHostsDir: config.registry.hostsDir,
+    streaming: config.streaming,
     ...(config.registry.authFile && { registryAuthFile: config.registry.authFile }),
     network,
     statsIntervalSeconds: config.statsIntervalSeconds,
@@ -136,16 +141,43 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   };
 }
 
-/** Runs the agent until SIGTERM or SIGINT. */
-export async function runAgent(config: AgentConfig, logger: Logger): Promise<void> {
-  const agent = await startAgent(config, logger);
+export interface RunAgentOptions {
+  /** Re-reads the config on SIGHUP. Default: the default config file and BERTH_* variables. */
+  reloadConfig?: () => Promise<AgentConfig>;
+}
+
+/** Runs the agent until SIGTERM or SIGINT; SIGHUP reloads the config. */
+export async function runAgent(config: AgentConfig, logger: Logger, options: RunAgentOptions = {}): Promise<void> {
+  // --- systemd integration (systemd/agent-service.ts, systemd/service.ts): begin ---
+  // Before the runtime starts: no child (runc, conmon) may inherit NOTIFY_SOCKET, and in a
+  // delegated cgroup the pods' cgroup root is settled, the agent moved if need be.
+  const service = await prepareAgentService(config, logger);
+  const agent = await startAgent(service.config, logger);
+  let inForce = config;
+  const lifecycle = new ServiceLifecycle({
+    notifier: service.notifier,
+    logger,
+    describe: () => describeAgent(agent.runtime.runtimeService),
+    reload: async () => {
+      const next = await (options.reloadConfig ?? (() => loadConfig()))();
+      const reloaded = applyReloadedConfig(inForce, next, logger, service.logLevel);
+      inForce = reloaded.config;
+      return reloaded.summary;
+    },
+  });
+  // READY=1: the socket serves by now.
+  await lifecycle.started();
+  // --- systemd integration: end ---
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       logger.info({ signal }, "shutting down");
-      agent.stop().then(resolve, (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        resolve();
-      });
+      lifecycle
+        .stopping()
+        .then(() => agent.stop())
+        .then(resolve, (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          resolve();
+        });
     };
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 apt_packages=(
   runc conmon containernetworking-plugins busybox-static
   iproute2 iptables util-linux mount kmod ca-certificates attr coreutils
-  protobuf-compiler skopeo docker-registry apache2-utils prometheus
+  protobuf-compiler skopeo docker-registry apache2-utils prometheus kubectl
 )
 
 missing=()

@@ -44,7 +44,10 @@ const STATE_LABEL: Record<LayerState, string> = {
 const LABEL_WIDTH = Math.max(...Object.values(STATE_LABEL).map((l) => l.length));
 const CLEAR_LINE = "\x1b[2K";
 
-export function createPullProgress(out: ProgressOutput, opts: PullProgressOptions = {}): PullProgressRenderer {
+export function createPullProgress(
+  out: ProgressOutput,
+  opts: PullProgressOptions = {},
+): PullProgressRenderer {
   const tty = opts.tty ?? out.isTTY === true;
   const now = opts.now ?? Date.now;
   const interval = opts.redrawIntervalMs ?? 100;
@@ -79,14 +82,19 @@ export function createPullProgress(out: ProgressOutput, opts: PullProgressOption
       if (finished) return;
       switch (event.type) {
         case "resolved":
-          out.write(`Pulling ${event.reference} (${event.layers.length} layers, manifest ${shortId(event.manifestDigest)})\n`);
+          out.write(
+            `Pulling ${event.reference} (${event.layers.length} layers, manifest ${shortId(event.manifestDigest)})\n`,
+          );
           rows.length = 0;
           drawnLines = 0;
-          for (const l of event.layers) rows.push({ digest: l.digest, state: "waiting", done: 0, total: l.size });
+          for (const l of event.layers)
+            rows.push({ digest: l.digest, state: "waiting", done: 0, total: l.size });
           if (tty) redraw(true);
           return;
         case "layer": {
-          const row = rows[event.index] ?? (rows[event.index] = { digest: event.digest, state: "waiting", done: 0, total: 0 });
+          const row =
+            rows[event.index] ??
+            (rows[event.index] = { digest: event.digest, state: "waiting", done: 0, total: 0 });
           const changed = row.state !== event.state;
           row.state = event.state;
           row.done = event.bytesDone;
@@ -101,7 +109,9 @@ export function createPullProgress(out: ProgressOutput, opts: PullProgressOption
         case "done":
           if (tty) redraw(true);
           finished = true;
-          out.write(`Pulled ${event.reference}: image ${shortId(event.imageId)} in ${(event.elapsedMs / 1000).toFixed(1)}s\n`);
+          out.write(
+            `Pulled ${event.reference}: image ${shortId(event.imageId)} in ${(event.elapsedMs / 1000).toFixed(1)}s\n`,
+          );
           return;
       }
     },

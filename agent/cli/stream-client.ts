@@ -41,11 +41,15 @@ const CLOSE = 255;
 
 /** Runs an exec or attach session over its URL and resolves with the exit code. */
 export async function streamRemoteCommand(url: string, io: RemoteCommandIO): Promise<number> {
-  const ws = new WebSocket(url.replace(/^http/, "ws"), ["v5.channel.k8s.io", "v4.channel.k8s.io"], { perMessageDeflate: false });
+  const ws = new WebSocket(url.replace(/^http/, "ws"), ["v5.channel.k8s.io", "v4.channel.k8s.io"], {
+    perMessageDeflate: false,
+  });
   await Promise.race([
     once(ws, "open"),
     once(ws, "unexpected-response").then(([, res]) => {
-      throw new RemoteCommandError(`the streaming server refused the session (HTTP ${(res as { statusCode?: number }).statusCode})`);
+      throw new RemoteCommandError(
+        `the streaming server refused the session (HTTP ${(res as { statusCode?: number }).statusCode})`,
+      );
     }),
   ]);
   const v5 = ws.protocol === "v5.channel.k8s.io";
@@ -62,7 +66,8 @@ export async function streamRemoteCommand(url: string, io: RemoteCommandIO): Pro
     else if (message[0] === ERROR) status += data.toString();
   });
 
-  const sendSize = (size: TerminalSize): void => send(RESIZE, JSON.stringify({ Width: size.width, Height: size.height }));
+  const sendSize = (size: TerminalSize): void =>
+    send(RESIZE, JSON.stringify({ Width: size.width, Height: size.height }));
   let stopResizing: (() => void) | undefined;
   if (io.tty) {
     if (io.initialSize) sendSize(io.initialSize);
@@ -87,7 +92,12 @@ export async function streamRemoteCommand(url: string, io: RemoteCommandIO): Pro
 /** Reads the status the server sent on the error channel. */
 export function exitCodeOf(status: string): number {
   if (!status.trim()) return 0;
-  let parsed: { status?: string; reason?: string; message?: string; details?: { causes?: { reason?: string; message?: string }[] } };
+  let parsed: {
+    status?: string;
+    reason?: string;
+    message?: string;
+    details?: { causes?: { reason?: string; message?: string }[] };
+  };
   try {
     parsed = JSON.parse(status) as typeof parsed;
   } catch {
@@ -111,7 +121,8 @@ export async function runOnTerminal(url: string, opts: { tty: boolean; stdin: bo
   const output = process.stdout;
   const raw = opts.tty && opts.stdin && input.isTTY;
   if (raw) input.setRawMode(true);
-  const size = (): TerminalSize | undefined => (output.isTTY ? { width: output.columns, height: output.rows } : undefined);
+  const size = (): TerminalSize | undefined =>
+    output.isTTY ? { width: output.columns, height: output.rows } : undefined;
   try {
     return await streamRemoteCommand(url, {
       stdin: opts.stdin ? input : undefined,
@@ -155,7 +166,11 @@ export interface ForwardOptions {
 }
 
 /** Listens on the local ports and forwards each connection through one SPDY session. */
-export async function forwardPorts(url: string, mappings: PortMapping[], options: ForwardOptions = {}): Promise<PortForwarder> {
+export async function forwardPorts(
+  url: string,
+  mappings: PortMapping[],
+  options: ForwardOptions = {},
+): Promise<PortForwarder> {
   const address = options.address ?? "127.0.0.1";
   const onError = options.onError ?? ((message: string) => void process.stderr.write(`${message}\n`));
   const socket = await upgradeToSpdy(url, "portforward.k8s.io");
@@ -199,7 +214,10 @@ export async function forwardPorts(url: string, mappings: PortMapping[], options
     server.listen(mapping.local, address);
     await once(server, "listening");
     const bound = server.address();
-    ports.push({ local: typeof bound === "object" && bound ? bound.port : mapping.local, remote: mapping.remote });
+    ports.push({
+      local: typeof bound === "object" && bound ? bound.port : mapping.local,
+      remote: mapping.remote,
+    });
     servers.push(server);
   }
   const done = new Promise<void>((resolve) => session.once("close", resolve));
@@ -222,7 +240,9 @@ function upgradeToSpdy(url: string, protocol: string): Promise<Duplex> {
       const negotiated = res.headers["x-stream-protocol-version"];
       if (negotiated !== protocol) {
         socket.destroy();
-        return reject(new RemoteCommandError(`the server answered protocol ${String(negotiated)}, not ${protocol}`));
+        return reject(
+          new RemoteCommandError(`the server answered protocol ${String(negotiated)}, not ${protocol}`),
+        );
       }
       if (head.length) socket.unshift(head);
       resolve(socket);
@@ -235,4 +255,3 @@ function upgradeToSpdy(url: string, protocol: string): Promise<Duplex> {
     req.end();
   });
 }
-

@@ -13,11 +13,16 @@ import { CriImageService } from "../images/image-service.js";
 import { SnapshotManager } from "../images/snapshots.js";
 import { ImageStore } from "../images/store.js";
 import { ImagePuller } from "../images/pull/puller.js";
+import { StreamingServer } from "../streaming/streaming-server.js";
+import { RuntimeStreamingBackend } from "../streaming/runtime-backend.js";
 import { NetnsManager } from "../network/netns.js";
 import { StatsCollector, type IntervalTimer } from "../stats/collector.js";
 import { registryCatalog } from "../stats/registry-catalog.js";
 import { CriStatsService } from "../stats/stats-service.js";
 import { ContainerManager } from "./containers.js";
+import { ContainerEventHub } from "../events/container-events.js";
+import type { CpuThrottlingOptions } from "../events/cpu-throttling.js";
+import type { CpuThrottlingListener, OomCounts, OomListener } from "../events/types.js";
 import type { PodNetwork, RuntimeDeps } from "./deps.js";
 import { ExitMonitor } from "./exit-monitor.js";
 import { readHostLimits } from "./host-limits.js";
@@ -46,6 +51,14 @@ export interface BerthRuntimeOptions {
   /** How often the stats collector reads every cgroup (default 10 s). */
   statsIntervalSeconds?: number;
   statsTimer?: IntervalTimer;
+  // --- container events ---
+  /** CPU throttling events: above `share` (0.25) of CFS periods throttled over `windowSeconds` (60). */
+  cpuThrottling?: CpuThrottlingOptions;
+  /** Events a GetContainerEvents stream may have waiting before its oldest are dropped (1000). */
+  containerEventBuffer?: number;
+  // --- end container events ---
+  /** Where the exec/attach/port-forward server listens; loopback and a kernel-chosen port by default. */
+  streaming?: { address?: string; port?: number; baseUrl?: string };
   /** Per-registry configuration (containerd's hosts.toml layout); default /etc/berth/certs.d. */
   registryHostsDir?: string;
   /** A Docker-style config.json with registry credentials, if any. */
@@ -57,9 +70,20 @@ export interface BerthRuntime {
   imageService: CriImageService;
   images: ImageStore;
   puller: ImagePuller;
+  streaming: StreamingServer;
   deps: RuntimeDeps;
   /** The one stats cache: CRI stats, /metrics and /stats/summary read it. */
   stats: StatsCollector;
+  // --- container events ---
+  /** CRI container events, OOM kills and CPU throttling of every container. */
+  containerEvents: ContainerEventHub;
+  /** Memory kills: the main process (the container exits OOMKilled) or another process in it. */
+  onOom(listener: OomListener): () => void;
+  /** A container throttled in more than the configured share of its CFS periods over the window. */
+  onCpuThrottled(listener: CpuThrottlingListener): () => void;
+  /** OOM kills per container not yet removed (for /metrics). */
+  oomCounts(): Map<string, OomCounts>;
+  // --- end container events ---
   close(): Promise<void>;
 }
 
@@ -118,6 +142,18 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
   const sandboxes = new SandboxManager(deps);
   const containers = new ContainerManager(deps, sandboxes);
   sandboxes.attachContainers(containers);
+  // --- container events: observed from recovery on, so running containers get their OOM watchers ---
+  const containerEvents = new ContainerEventHub({
+    logger: logger.child({ component: "events" }),
+    clock: deps.clock,
+    layout,
+    cgroupRoot: deps.cgroups.root,
+    reader: createStatsReader(layout, deps.cgroups.root, { clock: deps.clock }),
+    ...(opts.cpuThrottling && { cpuThrottling: opts.cpuThrottling }),
+    ...(opts.containerEventBuffer !== undefined && { bufferPerSubscriber: opts.containerEventBuffer }),
+  });
+  containers.observeLifecycle(containerEvents);
+  // --- end container events ---
 
   await sandboxes.recover();
   await containers.recover();
@@ -137,23 +173,42 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     writableLayerMountpoint: snapshots.root,
   });
   stats.start();
+  containerEvents.watchThrottling(stats);
 
   const isImageInUse = (imageId: string): boolean =>
     [...deps.registry.containers.values()].some((c) => c.imageId === imageId);
+  const runtimeService = new CriRuntimeService(
+    deps,
+    sandboxes,
+    containers,
+    opts.network,
+    new CriStatsService(statsCatalog, stats),
+  );
+  runtimeService.useContainerEvents(containerEvents);
+  containerEvents.useStatusSource(runtimeService);
+  const streaming = new StreamingServer({
+    backend: new RuntimeStreamingBackend(deps),
+    logger: logger.child({ component: "streaming" }),
+    clock: deps.clock,
+    ...opts.streaming,
+  });
+  await streaming.start();
+  runtimeService.useStreaming(streaming);
   return {
-    runtimeService: new CriRuntimeService(
-      deps,
-      sandboxes,
-      containers,
-      opts.network,
-      new CriStatsService(statsCatalog, stats),
-    ),
+    runtimeService,
     imageService: new CriImageService({ store: images, isImageInUse, clock: deps.clock, puller }),
     puller,
     images,
     deps,
     stats,
+    containerEvents,
+    onOom: (listener) => containerEvents.onOom(listener),
+    onCpuThrottled: (listener) => containerEvents.onCpuThrottled(listener),
+    oomCounts: () => containerEvents.oomCounts(),
+    streaming,
     close: async () => {
+      await streaming.close();
+      containerEvents.close();
       await stats.stop();
       await monitor.close();
       puller.close();

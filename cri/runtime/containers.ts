@@ -19,6 +19,7 @@ import type { ContainerRecord } from "./records.js";
 import { sandboxFilePaths } from "./sandbox-files.js";
 import { newId, type SandboxManager, type SandboxContainerOps } from "./sandboxes.js";
 import { UndoStack } from "./undo.js";
+import type { ContainerLifecycleChange, ContainerLifecycleObserver } from "../events/lifecycle.js";
 import { validateContainerConfig, validateLinuxResources } from "./validate-config.js";
 
 /** How long to wait for conmon to record an exit after SIGKILL. */
@@ -132,6 +133,7 @@ export class ContainerManager implements SandboxContainerOps {
         record.state = "created";
         await this.deps.containerStore.save(record);
         log.info("container created");
+        this.notify("created", record);
         return id;
       });
     } catch (err) {
@@ -169,12 +171,14 @@ export class ContainerManager implements SandboxContainerOps {
         record.message = err instanceof Error ? err.message : String(err);
         record.finishedAt = this.deps.clock.now() * 1e6;
         await this.deps.containerStore.save(record);
+        this.notify("stopped", record);
         throw err;
       }
       record.startedAt = startedAt;
       if (record.state === "created") record.state = "running";
       await this.deps.containerStore.save(record);
       this.deps.logger.info({ container: record.id }, "container started");
+      if (record.state === "running") this.notify("started", record);
     });
   }
 
@@ -221,12 +225,16 @@ export class ContainerManager implements SandboxContainerOps {
 
   private async recordExit(record: ContainerRecord, exit: ExitInfo): Promise<void> {
     if (record.state === "exited") return;
+    // Asked before the state changes, so no reader sees an exit without its final reason.
+    const oomKilled = (await this.initOomKilled(record, exit)) ?? exit.oomKilled;
+    if (this.exitRecorded(record)) return; // by a concurrent caller, while the question was out
     record.state = "exited";
     record.exitCode = exit.exitCode;
     record.finishedAt = exit.finishedAt;
-    record.reason = exit.oomKilled ? "OOMKilled" : exit.exitCode === 0 ? "Completed" : "Error";
+    record.reason = oomKilled ? "OOMKilled" : exit.exitCode === 0 ? "Completed" : "Error";
     record.pid = undefined;
     await this.deps.containerStore.save(record);
+    this.notify("stopped", record);
     this.deps.logger.info(
       { container: record.id, exitCode: exit.exitCode, reason: record.reason },
       "container exited",
@@ -259,6 +267,7 @@ export class ContainerManager implements SandboxContainerOps {
     this.deps.registry.containers.delete(record.id);
     this.deps.registry.releaseName(record.reservedName, record.id);
     this.deps.logger.info({ container: record.id }, "container removed");
+    this.notify("deleted", record);
   }
 
   async stopAll(sandboxId: string): Promise<void> {
@@ -339,8 +348,40 @@ export class ContainerManager implements SandboxContainerOps {
         record.message = "the container's monitor is gone and no exit code was recorded";
         await this.deps.containerStore.save(record);
       }
+      if (record.state === "running" || record.state === "created") this.notify("recovered", record);
     }
   }
+
+  // --- container events (cri/events): lifecycle changes and OOM verdicts ---
+  private lifecycle: ContainerLifecycleObserver | undefined;
+
+  /** Connects the observer of every lifecycle change (berth's container event hub). */
+  observeLifecycle(observer: ContainerLifecycleObserver): void {
+    this.lifecycle = observer;
+  }
+
+  private notify(change: ContainerLifecycleChange, record: ContainerRecord): void {
+    try {
+      this.lifecycle?.containerChanged(change, record);
+    } catch (err) {
+      this.deps.logger.warn({ err, container: record.id, change }, "container lifecycle observer failed");
+    }
+  }
+
+  private async initOomKilled(record: ContainerRecord, exit: ExitInfo): Promise<boolean | undefined> {
+    try {
+      return await this.lifecycle?.initOomKilled(record, exit);
+    } catch (err) {
+      this.deps.logger.warn({ err, container: record.id }, "cannot tell whether the container was OOM-killed");
+      return undefined;
+    }
+  }
+
+  /** A fresh look at the state, which may have changed across an await. */
+  private exitRecorded(record: ContainerRecord): boolean {
+    return record.state === "exited";
+  }
+  // --- end container events ---
 }
 
 /** "SIGTERM" for Signal.SIGTERM; undefined for RUNTIME_DEFAULT. */

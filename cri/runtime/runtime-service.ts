@@ -19,9 +19,16 @@ import type { PodNetwork, RuntimeDeps } from "./deps.js";
 import { execSync } from "./exec-sync.js";
 import type { ContainerRecord, SandboxRecord } from "./records.js";
 import type { SandboxManager } from "./sandboxes.js";
+// --- container events ---
+import type { ContainerEventHub, PodStatuses, PodStatusSource } from "../events/container-events.js";
+// --- end container events ---
 // --- streaming (exec, attach, port-forward) ---
 import type { StreamingServer } from "../streaming/streaming-server.js";
-import { validateAttachRequest, validateExecRequest, validatePortForwardRequest } from "../streaming/validate.js";
+import {
+  validateAttachRequest,
+  validateExecRequest,
+  validatePortForwardRequest,
+} from "../streaming/validate.js";
 // --- end streaming ---
 
 export const RUNTIME_NAME = "berth";
@@ -56,12 +63,17 @@ type Impl = Pick<
   | "exec"
   | "attach"
   | "portForward"
+  // Container events: berth's event hub (cri/events).
+  | "getContainerEvents"
 >;
 
 /** What the streaming RPCs need of berth's streaming server: URLs for validated requests. */
 export type StreamingRequests = Pick<StreamingServer, "getExec" | "getAttach" | "getPortForward">;
 
-export class CriRuntimeService implements Impl {
+/** What GetContainerEvents needs of berth's event hub. */
+export type ContainerEventSource = Pick<ContainerEventHub, "subscribe" | "sandboxChanged">;
+
+export class CriRuntimeService implements Impl, PodStatusSource {
   constructor(
     private readonly deps: RuntimeDeps,
     private readonly sandboxes: SandboxManager,
@@ -112,19 +124,27 @@ export class CriRuntimeService implements Impl {
 
   runtimeConfig: Impl["runtimeConfig"] = async () => ({ linux: { cgroupDriver: CgroupDriver.CGROUPFS } });
 
-  runPodSandbox: Impl["runPodSandbox"] = async (req) => ({
-    podSandboxId: await this.sandboxes.run(req.config, req.runtimeHandler),
-  });
+  runPodSandbox: Impl["runPodSandbox"] = async (req) => {
+    const podSandboxId = await this.sandboxes.run(req.config, req.runtimeHandler);
+    this.containerEvents?.sandboxChanged("created", podSandboxId);
+    this.containerEvents?.sandboxChanged("started", podSandboxId);
+    return { podSandboxId };
+  };
 
   stopPodSandbox: Impl["stopPodSandbox"] = async (req) => {
     requireId(req.podSandboxId, "pod_sandbox_id");
+    const before = this.deps.registry.findSandbox(req.podSandboxId);
+    const wasReady = before?.state === "ready";
     await this.sandboxes.stop(req.podSandboxId);
+    if (before && wasReady) this.containerEvents?.sandboxChanged("stopped", before.id);
     return {};
   };
 
   removePodSandbox: Impl["removePodSandbox"] = async (req) => {
     requireId(req.podSandboxId, "pod_sandbox_id");
+    const before = this.deps.registry.findSandbox(req.podSandboxId);
     await this.sandboxes.remove(req.podSandboxId);
+    if (before) this.containerEvents?.sandboxChanged("deleted", before.id);
     return {};
   };
 
@@ -315,7 +335,9 @@ export class CriRuntimeService implements Impl {
     const record = this.containers.get(id);
     await this.containers.refresh(record);
     if (record.state !== "running") {
-      throw new FailedPreconditionError(`container ${record.id} is ${record.state}, not running: cannot ${action}`);
+      throw new FailedPreconditionError(
+        `container ${record.id} is ${record.state}, not running: cannot ${action}`,
+      );
     }
     return record;
   }
@@ -332,6 +354,30 @@ export class CriRuntimeService implements Impl {
   podSandboxStats: Impl["podSandboxStats"] = (req) => this.stats.podSandboxStats(req);
   listPodSandboxStats: Impl["listPodSandboxStats"] = (req) => this.stats.listPodSandboxStats(req);
   // --- end stats ---
+
+  // --- container events: lifecycle events from berth's event hub (cri/events) ---
+  private containerEvents: ContainerEventSource | undefined;
+
+  /** Connects the event hub that GetContainerEvents streams from and sandbox changes go to. */
+  useContainerEvents(source: ContainerEventSource): void {
+    this.containerEvents = source;
+  }
+
+  getContainerEvents: Impl["getContainerEvents"] = (_req, signal) => {
+    if (!this.containerEvents) throw new UnavailableError("container events are not enabled");
+    return this.containerEvents.subscribe(signal);
+  };
+
+  /** The statuses a container event carries: the pod's and those of all its containers. */
+  async podStatuses(sandboxId: string): Promise<PodStatuses> {
+    const sandbox = this.deps.registry.sandboxes.get(sandboxId);
+    const containers = this.deps.registry.containersOf(sandboxId).filter(visible);
+    return {
+      ...(sandbox && sandbox.state !== "creating" && { podSandboxStatus: sandboxStatus(sandbox) }),
+      containersStatuses: await Promise.all(containers.map((c) => this.containerStatusOf(c))),
+    };
+  }
+  // --- end container events ---
 }
 
 /** Record times are nanoseconds held in a double; CRI wants int64. */

@@ -17,14 +17,19 @@ export interface AttachTarget {
   logger: Logger;
 }
 
-export async function attachToContainer(target: AttachTarget, streams: CommandStreams): Promise<CommandOutcome> {
+export async function attachToContainer(
+  target: AttachTarget,
+  streams: CommandStreams,
+): Promise<CommandOutcome> {
   const ctl = join(target.bundleDir, "ctl");
   let resizing = Promise.resolve();
   if (streams.tty) {
     streams.onResize((size) => {
       resizing = resizing
         .then(() => writeControl(ctl, `1 ${size.height} ${size.width}\n`))
-        .catch((err: Error) => target.logger.debug({ err, container: target.containerId }, "terminal resize failed"));
+        .catch((err: Error) =>
+          target.logger.debug({ err, container: target.containerId }, "terminal resize failed"),
+        );
     });
   }
   const attachment = attachConmon(join(target.attachDir, target.containerId), streams, target.perlBinary);
@@ -34,7 +39,10 @@ export async function attachToContainer(target: AttachTarget, streams: CommandSt
     await attachment.connected;
   } catch (err) {
     attachment.detach();
-    return { kind: "failed", message: `cannot attach to container ${target.containerId}: ${(err as Error).message}` };
+    return {
+      kind: "failed",
+      message: `cannot attach to container ${target.containerId}: ${(err as Error).message}`,
+    };
   }
   try {
     await attachment.done;

@@ -39,7 +39,8 @@ export interface CommandOptions {
  * v4 and later read it as JSON; kubectl turns NonZeroExitCode into its own exit code.
  */
 export function statusJson(outcome: CommandOutcome, cmd?: string[]): string {
-  if (outcome.kind === "exited" && outcome.exitCode === 0) return JSON.stringify({ metadata: {}, status: "Success" });
+  if (outcome.kind === "exited" && outcome.exitCode === 0)
+    return JSON.stringify({ metadata: {}, status: "Success" });
   if (outcome.kind === "exited") {
     const what = cmd ? `error executing command ${JSON.stringify(cmd)}, ` : "";
     return JSON.stringify({
@@ -65,6 +66,26 @@ export function statusText(outcome: CommandOutcome): string {
   if (outcome.kind === "failed") return outcome.message;
   if (outcome.exitCode === 0) return "";
   return `command terminated with non-zero exit code: exit code ${outcome.exitCode}`;
+}
+
+/**
+ * Fans terminal sizes out to listeners. A listener registered late (the runner may still
+ * be preparing the process when the client's first size arrives) gets the latest size at
+ * once, so no size is lost.
+ */
+export class ResizeEvents {
+  private latest: TerminalSize | undefined;
+  private readonly listeners: ((size: TerminalSize) => void)[] = [];
+
+  emit(size: TerminalSize): void {
+    this.latest = size;
+    for (const listener of this.listeners) listener(size);
+  }
+
+  on(listener: (size: TerminalSize) => void): void {
+    this.listeners.push(listener);
+    if (this.latest) listener(this.latest);
+  }
 }
 
 /**

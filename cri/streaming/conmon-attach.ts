@@ -21,7 +21,11 @@ export interface ConmonAttachment {
  * Connects to `<socketDir>/attach` and wires the client's streams to it. Without a TTY,
  * stderr messages go to the client's stderr; with one there is only stdout.
  */
-export function attachConmon(socketDir: string, streams: CommandStreams, perlBinary: string): ConmonAttachment {
+export function attachConmon(
+  socketDir: string,
+  streams: CommandStreams,
+  perlBinary: string,
+): ConmonAttachment {
   const bridge: BridgeProcess = spawnBridge("seqpacket", socketDir, { perlBinary });
   const reader = new FrameReader();
   let stderrText = "";
@@ -61,7 +65,8 @@ export function attachConmon(socketDir: string, streams: CommandStreams, perlBin
     });
     bridge.once("close", (code: number | null) => {
       if (streams.stdin) streams.stdin.unpipe(bridge.stdin);
-      if (!isConnected) rejectConnected(new Error(stderrText.trim() || `attach helper exited with status ${code}`));
+      if (!isConnected)
+        rejectConnected(new Error(stderrText.trim() || `attach helper exited with status ${code}`));
       resolve();
     });
   });

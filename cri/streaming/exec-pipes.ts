@@ -19,16 +19,37 @@ export interface ExecTarget {
   scratchDir: string;
 }
 
-export async function execWithPipes(target: ExecTarget, cmd: string[], streams: CommandStreams): Promise<CommandOutcome> {
+export async function execWithPipes(
+  target: ExecTarget,
+  cmd: string[],
+  streams: CommandStreams,
+): Promise<CommandOutcome> {
   const dir = await mkdtemp(join(target.scratchDir, "exec-"));
   try {
     const processFile = join(dir, "process.json");
     const pidFile = join(dir, "pid");
-    await writeFile(processFile, JSON.stringify({ ...target.process, args: cmd, terminal: false }), { mode: 0o600 });
+    await writeFile(processFile, JSON.stringify({ ...target.process, args: cmd, terminal: false }), {
+      mode: 0o600,
+    });
     const child = spawn(
       target.runcBinary,
-      ["--root", target.runcRoot, "exec", "--process", processFile, "--pid-file", pidFile, target.containerId],
-      { stdio: [streams.stdin ? "pipe" : "ignore", streams.stdout ? "pipe" : "ignore", streams.stderr ? "pipe" : "ignore"] },
+      [
+        "--root",
+        target.runcRoot,
+        "exec",
+        "--process",
+        processFile,
+        "--pid-file",
+        pidFile,
+        target.containerId,
+      ],
+      {
+        stdio: [
+          streams.stdin ? "pipe" : "ignore",
+          streams.stdout ? "pipe" : "ignore",
+          streams.stderr ? "pipe" : "ignore",
+        ],
+      },
     );
     const closed = new Promise<CommandOutcome>((resolve) => {
       child.once("error", (err) => resolve({ kind: "failed", message: `cannot run runc: ${err.message}` }));

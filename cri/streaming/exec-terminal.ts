@@ -42,7 +42,11 @@ const INITIAL_SIZE_WAIT_MS = 500;
 /** How long output may keep draining after the exit code arrived. */
 const DRAIN_TIMEOUT_MS = 5_000;
 
-export async function execWithTerminal(target: TerminalExecTarget, cmd: string[], streams: CommandStreams): Promise<CommandOutcome> {
+export async function execWithTerminal(
+  target: TerminalExecTarget,
+  cmd: string[],
+  streams: CommandStreams,
+): Promise<CommandOutcome> {
   const sessionId = randomBytes(16).toString("hex");
   const dir = join(target.bundleDir, `exec-${sessionId}`);
   const socketDir = join(target.attachDir, sessionId);
@@ -85,7 +89,11 @@ export async function execWithTerminal(target: TerminalExecTarget, cmd: string[]
     }
     const initial = pendingSizes[pendingSizes.length - 1];
     const consoleSize = initial ? { height: initial.height, width: initial.width } : undefined;
-    await writeFile(processFile, JSON.stringify({ ...target.process, args: cmd, terminal: true, consoleSize }), { mode: 0o600 });
+    await writeFile(
+      processFile,
+      JSON.stringify({ ...target.process, args: cmd, terminal: true, consoleSize }),
+      { mode: 0o600 },
+    );
     const child = spawnConmon(target, sessionId, dir, processFile, streams.stdin !== undefined);
     const syncPipe = new JsonLines(child.stdio[3] as Readable);
     const startPipe = child.stdio[4] as Writable;
@@ -94,9 +102,15 @@ export async function execWithTerminal(target: TerminalExecTarget, cmd: string[]
     const spawnFailed = new Promise<undefined>((resolve) => child.once("error", () => resolve(undefined)));
 
     startPipe.write(Buffer.from([0]));
-    const ready = await withTimeout(Promise.race([attachPipe.next(), spawnFailed]), "conmon to set up the exec session");
+    const ready = await withTimeout(
+      Promise.race([attachPipe.next(), spawnFailed]),
+      "conmon to set up the exec session",
+    );
     if (!ready || ready.data < 0) {
-      return { kind: "failed", message: `conmon could not set up the exec session: ${ready?.message ?? (await conmonLog(dir))}` };
+      return {
+        kind: "failed",
+        message: `conmon could not set up the exec session: ${ready?.message ?? (await conmonLog(dir))}`,
+      };
     }
     const attachment = attachConmon(socketDir, streams, target.perlBinary);
     detach = attachment.detach;
@@ -114,7 +128,11 @@ export async function execWithTerminal(target: TerminalExecTarget, cmd: string[]
 
     const exited = await syncPipe.next();
     await withTimeout(attachment.done, "output to drain", DRAIN_TIMEOUT_MS).catch(() => undefined);
-    if (!exited) return { kind: "failed", message: `conmon exited without reporting the exit code: ${await conmonLog(dir)}` };
+    if (!exited)
+      return {
+        kind: "failed",
+        message: `conmon exited without reporting the exit code: ${await conmonLog(dir)}`,
+      };
     if (exited.message) return { kind: "failed", message: exited.message.trim() };
     return { kind: "exited", exitCode: exited.data };
   } catch (err) {
@@ -130,23 +148,44 @@ export async function execWithTerminal(target: TerminalExecTarget, cmd: string[]
   }
 }
 
-function spawnConmon(target: TerminalExecTarget, sessionId: string, dir: string, processFile: string, stdin: boolean) {
+function spawnConmon(
+  target: TerminalExecTarget,
+  sessionId: string,
+  dir: string,
+  processFile: string,
+  stdin: boolean,
+) {
   const args = [
-    "--api-version", "1",
-    "-c", target.containerId,
-    "-u", sessionId,
-    "-n", `${target.containerId}-exec`,
-    "-r", target.runcBinary,
-    "--runtime-arg", `--root=${target.runcRoot}`,
-    "-b", dir,
-    "-p", join(dir, "pid"),
-    "-P", join(dir, "conmon.pid"),
-    "-l", "none",
-    "--exec", "--exec-process-spec", processFile, "--exec-attach",
-    "--socket-dir-path", target.attachDir,
+    "--api-version",
+    "1",
+    "-c",
+    target.containerId,
+    "-u",
+    sessionId,
+    "-n",
+    `${target.containerId}-exec`,
+    "-r",
+    target.runcBinary,
+    "--runtime-arg",
+    `--root=${target.runcRoot}`,
+    "-b",
+    dir,
+    "-p",
+    join(dir, "pid"),
+    "-P",
+    join(dir, "conmon.pid"),
+    "-l",
+    "none",
+    "--exec",
+    "--exec-process-spec",
+    processFile,
+    "--exec-attach",
+    "--socket-dir-path",
+    target.attachDir,
     "-t",
     ...(stdin ? ["-i"] : []),
-    "--log-level", "info",
+    "--log-level",
+    "info",
   ];
   const diagFd = openSync(join(dir, "conmon.log"), "a", 0o600);
   try {

@@ -17,7 +17,12 @@ export interface PortForwardTarget {
  * Connects `client` to the port; resolves when both directions are done, rejects with a
  * message for the client when the port cannot be reached.
  */
-export function forwardPort(target: PortForwardTarget, port: number, client: Duplex, signal: AbortSignal): Promise<void> {
+export function forwardPort(
+  target: PortForwardTarget,
+  port: number,
+  client: Duplex,
+  signal: AbortSignal,
+): Promise<void> {
   if (!target.netnsPath) return forwardOnHost(port, client, signal);
   const bridge = spawnBridge("tcp", String(port), {
     perlBinary: target.perlBinary,

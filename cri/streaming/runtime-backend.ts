@@ -61,7 +61,13 @@ export class RuntimeStreamingBackend implements StreamingBackend {
       );
     }
     return execWithPipes(
-      { runcBinary: this.deps.runc.binary, runcRoot: this.deps.runc.root, containerId: record.id, process, scratchDir: record.bundleDir },
+      {
+        runcBinary: this.deps.runc.binary,
+        runcRoot: this.deps.runc.root,
+        containerId: record.id,
+        process,
+        scratchDir: record.bundleDir,
+      },
       request.cmd,
       streams,
     );
@@ -84,7 +90,12 @@ export class RuntimeStreamingBackend implements StreamingBackend {
     );
   }
 
-  async portForward(podSandboxId: string, port: number, connection: Duplex, signal: AbortSignal): Promise<void> {
+  async portForward(
+    podSandboxId: string,
+    port: number,
+    connection: Duplex,
+    signal: AbortSignal,
+  ): Promise<void> {
     const sandbox = this.deps.registry.sandboxes.get(podSandboxId);
     if (!sandbox || sandbox.state !== "ready") throw new Error(`pod sandbox ${podSandboxId} is not ready`);
     await forwardPort(

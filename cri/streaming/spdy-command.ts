@@ -6,19 +6,28 @@
 import type { Logger } from "../../common/logger.js";
 import {
   ResizeDecoder,
+  ResizeEvents,
   statusJson,
   statusText,
   type CommandOptions,
   type CommandOutcome,
   type CommandRunner,
-  type TerminalSize,
 } from "./command.js";
 import { RstStatus } from "./spdy/frames.js";
 import { headerValue } from "./spdy/header-block.js";
 import type { SpdySession, SpdyStream } from "./spdy/session.js";
 
-/** The remote-command versions berth speaks over SPDY, newest first. */
-export const COMMAND_SPDY_PROTOCOLS = ["v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"];
+/**
+ * The remote-command versions berth speaks over SPDY, newest first. v5 only adds the
+ * WebSocket close signal; over SPDY, where a stream's FIN closes it, it is v4.
+ */
+export const COMMAND_SPDY_PROTOCOLS = [
+  "v5.channel.k8s.io",
+  "v4.channel.k8s.io",
+  "v3.channel.k8s.io",
+  "v2.channel.k8s.io",
+  "channel.k8s.io",
+];
 
 function protocolVersion(protocol: string): number {
   const match = /^v(\d+)\./.exec(protocol);
@@ -66,7 +75,10 @@ export async function serveSpdyCommand(
     });
   });
   if (!(await allThere)) {
-    logger.debug({ got: [...streams.keys()], expected: [...expected] }, "the client did not open its streams in time");
+    logger.debug(
+      { got: [...streams.keys()], expected: [...expected] },
+      "the client did not open its streams in time",
+    );
     session.close();
     return;
   }
@@ -77,12 +89,12 @@ export async function serveSpdyCommand(
   const stderr = streams.get("stderr");
   stdout?.resume();
   stderr?.resume();
-  const resizeListeners: ((size: TerminalSize) => void)[] = [];
+  const resizeEvents = new ResizeEvents();
   const resizeStream = streams.get("resize");
   if (resizeStream) {
     const decoder = new ResizeDecoder();
     resizeStream.on("data", (chunk: Buffer) => {
-      for (const size of decoder.push(chunk)) for (const listener of resizeListeners) listener(size);
+      for (const size of decoder.push(chunk)) resizeEvents.emit(size);
     });
   }
   for (const stream of streams.values()) stream.on("error", () => undefined);
@@ -94,7 +106,7 @@ export async function serveSpdyCommand(
       stdout,
       stderr,
       tty: options.tty,
-      onResize: (listener) => void resizeListeners.push(listener),
+      onResize: (listener) => resizeEvents.on(listener),
       signal: abort.signal,
     });
   } catch (err) {

@@ -33,12 +33,16 @@ export function serveSpdyPortForward(
     const type = headerValue(stream.headers, "streamtype");
     const port = Number(headerValue(stream.headers, "port"));
     if ((type !== "data" && type !== "error") || !Number.isInteger(port) || port < 1 || port > 65535) {
-      logger.debug({ type, port: headerValue(stream.headers, "port") }, "invalid port-forward stream refused");
+      logger.debug(
+        { type, port: headerValue(stream.headers, "port") },
+        "invalid port-forward stream refused",
+      );
       stream.reset(RstStatus.RefusedStream);
       return;
     }
     // Clients before requestID paired the data stream with the error stream opened just before it.
-    const requestId = headerValue(stream.headers, "requestid") ?? String(type === "error" ? stream.id : stream.id - 2);
+    const requestId =
+      headerValue(stream.headers, "requestid") ?? String(type === "error" ? stream.id : stream.id - 2);
     let pair = pairs.get(requestId);
     if (!pair) {
       const timer = setTimeout(() => {

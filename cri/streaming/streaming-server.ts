@@ -27,7 +27,11 @@ import type { StreamingBackend } from "./runtime-backend.js";
 import { COMMAND_SPDY_PROTOCOLS, serveSpdyCommand } from "./spdy-command.js";
 import { PORT_FORWARD_SPDY_PROTOCOL, serveSpdyPortForward } from "./spdy-port-forward.js";
 import { SpdySession } from "./spdy/session.js";
-import { COMMAND_WEBSOCKET_PROTOCOLS, DEFAULT_CHANNEL_PROTOCOL, serveWebSocketCommand } from "./websocket-command.js";
+import {
+  COMMAND_WEBSOCKET_PROTOCOLS,
+  DEFAULT_CHANNEL_PROTOCOL,
+  serveWebSocketCommand,
+} from "./websocket-command.js";
 import {
   PORT_FORWARD_TUNNEL_PROTOCOL,
   PORT_FORWARD_WEBSOCKET_PROTOCOLS,
@@ -80,7 +84,9 @@ export class StreamingServer {
       res.writeHead(found ? 400 : 404, { "Content-Type": "text/plain" });
       res.end(found ? "upgrade to a WebSocket or SPDY/3.1 is required\n" : "not found\n");
     });
-    this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -158,7 +164,11 @@ export class StreamingServer {
           : Object.keys(COMMAND_WEBSOCKET_PROTOCOLS);
       const protocol = clientProtocols.find((p) => supported.includes(p));
       if (!protocol) {
-        return { transport: "refused", status: 400, message: `none of the WebSocket subprotocols ${clientProtocols.join(", ")} is supported` };
+        return {
+          transport: "refused",
+          status: 400,
+          message: `none of the WebSocket subprotocols ${clientProtocols.join(", ")} is supported`,
+        };
       }
       return { transport: "websocket", protocol };
     }
@@ -187,7 +197,8 @@ export class StreamingServer {
     const route = this.route(req);
     if (!route || !this.cache.has(route.token)) return refuse(socket, 404, "not found");
     const negotiated = this.negotiate(req);
-    if (negotiated.transport === "refused") return refuse(socket, negotiated.status, negotiated.message, negotiated.headers);
+    if (negotiated.transport === "refused")
+      return refuse(socket, negotiated.status, negotiated.message, negotiated.headers);
     const pending = this.cache.consume(route.token);
     if (!pending || pending.kind !== route.kind) return refuse(socket, 404, "not found");
     const log = this.opts.logger.child({ stream: pending.kind, protocol: negotiated.protocol || "(none)" });
@@ -219,7 +230,12 @@ export class StreamingServer {
     });
   }
 
-  private async serveSpdy(session: SpdySession, protocol: string, pending: Pending, _query: URLSearchParams): Promise<void> {
+  private async serveSpdy(
+    session: SpdySession,
+    protocol: string,
+    pending: Pending,
+    _query: URLSearchParams,
+  ): Promise<void> {
     const timeout = this.opts.streamCreationTimeoutMs ?? DEFAULT_STREAM_CREATION_TIMEOUT_MS;
     const log = this.opts.logger;
     if (pending.kind === "portforward") {
@@ -237,7 +253,12 @@ export class StreamingServer {
     await serveSpdyCommand(session, protocol, options, run, log, timeout, cmd);
   }
 
-  private async serveWebSocket(ws: WebSocket, protocol: string, pending: Pending, query: URLSearchParams): Promise<void> {
+  private async serveWebSocket(
+    ws: WebSocket,
+    protocol: string,
+    pending: Pending,
+    query: URLSearchParams,
+  ): Promise<void> {
     const log = this.opts.logger;
     if (pending.kind === "portforward") {
       const sandboxId = pending.request.podSandboxId;
@@ -267,11 +288,24 @@ export class StreamingServer {
     await serveWebSocketCommand(ws, channelProtocol, options, run, log, cmd);
   }
 
-  private command(pending: Exclude<Pending, { kind: "portforward" }>): { options: CommandOptions; run: CommandRunner; cmd?: string[] } {
+  private command(pending: Exclude<Pending, { kind: "portforward" }>): {
+    options: CommandOptions;
+    run: CommandRunner;
+    cmd?: string[];
+  } {
     const { request } = pending;
-    const options: CommandOptions = { stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, tty: request.tty };
+    const options: CommandOptions = {
+      stdin: request.stdin,
+      stdout: request.stdout,
+      stderr: request.stderr,
+      tty: request.tty,
+    };
     if (pending.kind === "exec") {
-      return { options, run: (streams) => this.opts.backend.exec(pending.request, streams), cmd: pending.request.cmd };
+      return {
+        options,
+        run: (streams) => this.opts.backend.exec(pending.request, streams),
+        cmd: pending.request.cmd,
+      };
     }
     return { options, run: (streams) => this.opts.backend.attach(pending.request, streams) };
   }
@@ -280,10 +314,18 @@ export class StreamingServer {
 /** Header values as a list: repeated headers arrive joined by commas. */
 function parseList(value: string | string[] | undefined): string[] {
   const values = Array.isArray(value) ? value : value ? [value] : [];
-  return values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  return values
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
-function refuse(socket: Duplex, status: number, message: string, headers: Record<string, string[]> = {}): void {
+function refuse(
+  socket: Duplex,
+  status: number,
+  message: string,
+  headers: Record<string, string[]> = {},
+): void {
   const reason = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found" }[status] ?? "Error";
   const body = `${message}\n`;
   const extra = Object.entries(headers)

@@ -9,13 +9,13 @@ import type { RawData, WebSocket } from "ws";
 import type { Logger } from "../../common/logger.js";
 import {
   ResizeDecoder,
+  ResizeEvents,
   statusJson,
   statusText,
   type CommandOptions,
   type CommandOutcome,
   type CommandRunner,
   type CommandStreams,
-  type TerminalSize,
 } from "./command.js";
 
 export interface ChannelProtocol {
@@ -52,7 +52,10 @@ export function channelMessage(protocol: ChannelProtocol, channel: number, data:
 }
 
 /** Decodes one message into channel and data; undefined for an empty message. */
-export function parseChannelMessage(protocol: ChannelProtocol, message: Buffer): { channel: number; data: Buffer } | undefined {
+export function parseChannelMessage(
+  protocol: ChannelProtocol,
+  message: Buffer,
+): { channel: number; data: Buffer } | undefined {
   if (message.length === 0) return undefined;
   if (protocol.base64) {
     const text = message.toString("latin1");
@@ -89,7 +92,7 @@ export async function serveWebSocketCommand(
   const stdin = options.stdin ? new PassThrough() : undefined;
   const stdout = options.stdout ? new ChannelWriter(ws, protocol, Channel.stdout) : undefined;
   const stderr = options.stderr && !options.tty ? new ChannelWriter(ws, protocol, Channel.stderr) : undefined;
-  const resizeListeners: ((size: TerminalSize) => void)[] = [];
+  const resizeEvents = new ResizeEvents();
   const resizes = new ResizeDecoder();
 
   ws.on("message", (raw: RawData) => {
@@ -100,7 +103,7 @@ export async function serveWebSocketCommand(
         if (stdin && !stdin.writableEnded) stdin.write(message.data);
         return;
       case Channel.resize:
-        for (const size of resizes.push(message.data)) for (const listener of resizeListeners) listener(size);
+        for (const size of resizes.push(message.data)) resizeEvents.emit(size);
         return;
       case Channel.close:
         if (protocol.version >= 5 && message.data[0] === Channel.stdin) stdin?.end();
@@ -125,7 +128,7 @@ export async function serveWebSocketCommand(
     stdout,
     stderr,
     tty: options.tty,
-    onResize: (listener) => void resizeListeners.push(listener),
+    onResize: (listener) => resizeEvents.on(listener),
     signal: abort.signal,
   };
   let outcome: CommandOutcome;

@@ -70,7 +70,8 @@ export async function serveWebSocketPortForward(
         await connect(port, connection, abort.signal);
       } catch (err) {
         logger.debug({ port, err }, "port-forward failed");
-        if (ws.readyState === ws.OPEN) ws.send(channelMessage(protocol, 2 * i + 1, Buffer.from((err as Error).message)));
+        if (ws.readyState === ws.OPEN)
+          ws.send(channelMessage(protocol, 2 * i + 1, Buffer.from((err as Error).message)));
       }
     }),
   );

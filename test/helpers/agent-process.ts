@@ -58,7 +58,8 @@ export async function startAgentProcess(
       "debug",
       ...extraArgs,
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    // Port 0: tests must not depend on (or fight over) the default HTTP port.
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_HTTP_PORT: "0" } },
   );
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));

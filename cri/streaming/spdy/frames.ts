@@ -40,7 +40,14 @@ export const SETTINGS_INITIAL_WINDOW_SIZE = 7;
 
 export type Frame =
   | { type: "data"; streamId: number; flags: number; data: Buffer }
-  | { type: "syn_stream"; streamId: number; associatedTo: number; priority: number; flags: number; headerBlock: Buffer }
+  | {
+      type: "syn_stream";
+      streamId: number;
+      associatedTo: number;
+      priority: number;
+      flags: number;
+      headerBlock: Buffer;
+    }
   | { type: "syn_reply"; streamId: number; flags: number; headerBlock: Buffer }
   | { type: "headers"; streamId: number; flags: number; headerBlock: Buffer }
   | { type: "rst_stream"; streamId: number; status: number }
@@ -128,7 +135,8 @@ export function encodeFrame(frame: Frame): Buffer {
 }
 
 function need(payload: Buffer, bytes: number, what: string): void {
-  if (payload.length < bytes) throw new SpdyProtocolError(`${what} frame too short (${payload.length} bytes)`);
+  if (payload.length < bytes)
+    throw new SpdyProtocolError(`${what} frame too short (${payload.length} bytes)`);
 }
 
 function decodeControl(type: number, flags: number, payload: Buffer): Frame {
@@ -179,7 +187,11 @@ function decodeControl(type: number, flags: number, payload: Buffer): Frame {
       };
     case ControlType.WindowUpdate:
       need(payload, 8, "WINDOW_UPDATE");
-      return { type: "window_update", streamId: u31(payload.readUInt32BE(0)), delta: u31(payload.readUInt32BE(4)) };
+      return {
+        type: "window_update",
+        streamId: u31(payload.readUInt32BE(0)),
+        delta: u31(payload.readUInt32BE(4)),
+      };
     default:
       return { type: "unknown", controlType: type, flags, payload };
   }

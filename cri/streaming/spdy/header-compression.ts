@@ -3,7 +3,9 @@
 //
 // Outgoing blocks are written as deflate "stored" (uncompressed) blocks: still one valid
 // zlib stream with the dictionary id in its header, which any SPDY peer inflates, but
-// produced synchronously and with no state beyond "header sent". Header blocks here are a
+// produced synchronously and with no state beyond "header sent". Each block ends with an
+// empty stored block, the marker a sync flush writes: Go's inflater (kubectl, crictl)
+// hands out a block's bytes only when it reaches that marker. Header blocks here are a
 // few dozen bytes, so real compression would save nothing worth an async step in the
 // frame writer. Incoming blocks come from real deflaters (Go's zlib in kubectl and
 // crictl), so they are inflated with zlib, one inflate context per session.
@@ -14,7 +16,7 @@ import { SPDY3_DICTIONARY } from "./dictionary.js";
 export function adler32(data: Uint8Array): number {
   let a = 1;
   let b = 0;
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     // 3800 bytes keep both sums below 2^31 before the modulo.
     const end = Math.min(i + 3800, data.length);
     for (; i < end; i++) {
@@ -26,6 +28,9 @@ export function adler32(data: Uint8Array): number {
   }
   return ((b << 16) | a) >>> 0;
 }
+
+/** An empty non-final stored block: what zlib's Z_SYNC_FLUSH appends. */
+const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
 
 /** The largest payload of one deflate stored block. */
 const STORED_BLOCK_MAX = 0xffff;
@@ -54,6 +59,7 @@ export class HeaderCompressor {
       parts.push(blockHeader, block.subarray(offset, offset + length));
       offset += length;
     } while (offset < block.length);
+    parts.push(SYNC_FLUSH_MARKER);
     return Buffer.concat(parts);
   }
 }
@@ -81,7 +87,11 @@ export class HeaderDecompressor {
         if (this.failure) return reject(this.failure);
         // Paused mode: everything this block produced is buffered by the time flush calls back.
         const out: Buffer[] = [];
-        for (let chunk = this.inflate.read() as Buffer | null; chunk; chunk = this.inflate.read() as Buffer | null) {
+        for (
+          let chunk = this.inflate.read() as Buffer | null;
+          chunk;
+          chunk = this.inflate.read() as Buffer | null
+        ) {
           out.push(chunk);
         }
         resolve(Buffer.concat(out));

@@ -69,7 +69,8 @@ export class SpdyStream extends Duplex {
   reset(status: number = RstStatus.Cancel): void {
     if (this.resetDone) return;
     this.resetDone = true;
-    if (!(this.localFinished && this.remoteFinished)) this.session.sendFrame({ type: "rst_stream", streamId: this.id, status });
+    if (!(this.localFinished && this.remoteFinished))
+      this.session.sendFrame({ type: "rst_stream", streamId: this.id, status });
     this.session.forget(this.id);
     this.destroy();
   }
@@ -82,7 +83,8 @@ export class SpdyStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.resetDone || this.localFinished) return callback(new Error(`stream ${this.id} is closed for writing`));
+    if (this.resetDone || this.localFinished)
+      return callback(new Error(`stream ${this.id} is closed for writing`));
     let offset = 0;
     const next = (err?: Error | null): void => {
       if (err) return callback(err);
@@ -119,7 +121,11 @@ export class SpdyStream extends Duplex {
   /** @internal */
   onData(data: Buffer, fin: boolean): void {
     if (this.remoteFinished) {
-      this.session.sendFrame({ type: "rst_stream", streamId: this.id, status: RstStatus.StreamAlreadyClosed });
+      this.session.sendFrame({
+        type: "rst_stream",
+        streamId: this.id,
+        status: RstStatus.StreamAlreadyClosed,
+      });
       return;
     }
     if (data.length > 0) {
@@ -202,7 +208,14 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     const stream = new SpdyStream(this, id, headers);
     this.streams.set(id, stream);
     const block = this.compressor.compress(encodeHeaderBlock(headers));
-    this.sendFrame({ type: "syn_stream", streamId: id, associatedTo: 0, priority: 0, flags: options.fin ? FLAG_FIN : 0, headerBlock: block });
+    this.sendFrame({
+      type: "syn_stream",
+      streamId: id,
+      associatedTo: 0,
+      priority: 0,
+      flags: options.fin ? FLAG_FIN : 0,
+      headerBlock: block,
+    });
     if (options.fin) stream.end();
     return stream;
   }
@@ -289,7 +302,8 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
           return;
         }
         // The session window is returned at once: buffering is bounded per stream.
-        if (frame.data.length > 0) this.sendFrame({ type: "window_update", streamId: 0, delta: frame.data.length });
+        if (frame.data.length > 0)
+          this.sendFrame({ type: "window_update", streamId: 0, delta: frame.data.length });
         stream.onData(frame.data, (frame.flags & FLAG_FIN) !== 0);
         return;
       }

@@ -62,7 +62,7 @@ describe("agent HTTP endpoint", () => {
     instrumented = { server, cri: connectCri(socket) };
 
     const image = await h.importBusybox();
-    const config = sandboxConfig("metrics-pod");
+    const config = sandboxConfig("metrics-pod", { logDirectory: join(h.root, "logs") });
     podUid = config.metadata!.uid;
     const { podSandboxId } = await h.cri.runtime.runPodSandbox({ config, runtimeHandler: "" });
     ({ containerId: busy } = await h.cri.runtime.createContainer({

@@ -28,7 +28,10 @@ export interface ChannelSession {
   result: Promise<ChannelResult>;
 }
 
-export async function openChannelSession(url: string, protocols: string[] = ["v5.channel.k8s.io"]): Promise<ChannelSession> {
+export async function openChannelSession(
+  url: string,
+  protocols: string[] = ["v5.channel.k8s.io"],
+): Promise<ChannelSession> {
   const ws = new WebSocket(url.replace(/^http/, "ws"), protocols);
   const out: ChannelResult = { protocol: "", stdout: "", stderr: "", status: "", messages: [] };
   const waiters: { text: string; resolve: () => void }[] = [];
@@ -58,7 +61,10 @@ export async function openChannelSession(url: string, protocols: string[] = ["v5
     waitForOutput: (text, timeoutMs = 20_000) =>
       new Promise<void>((resolve, reject) => {
         if ((out.stdout + out.stderr).includes(text)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`no "${text}" in output: ${JSON.stringify(out.stdout + out.stderr)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no "${text}" in output: ${JSON.stringify(out.stdout + out.stderr)}`)),
+          timeoutMs,
+        );
         waiters.push({ text, resolve: () => (clearTimeout(timer), resolve()) });
       }),
     messages: () => out.messages,
@@ -72,7 +78,10 @@ export async function openChannelSession(url: string, protocols: string[] = ["v5
 }
 
 /** The HTTP status a WebSocket upgrade to the URL gets (101 when accepted). */
-export async function upgradeStatus(url: string, protocols: string[] = ["v5.channel.k8s.io"]): Promise<number> {
+export async function upgradeStatus(
+  url: string,
+  protocols: string[] = ["v5.channel.k8s.io"],
+): Promise<number> {
   const ws = new WebSocket(url.replace(/^http/, "ws"), protocols);
   return new Promise((resolve, reject) => {
     ws.once("open", () => {
@@ -114,7 +123,13 @@ export interface SpdyCommandResult {
 /** Runs a remote command the way client-go's v4 SPDY executor does. */
 export async function spdyCommand(
   url: string,
-  opts: { stdin?: string; stdout?: boolean; stderr?: boolean; tty?: boolean; resize?: { Width: number; Height: number } },
+  opts: {
+    stdin?: string;
+    stdout?: boolean;
+    stderr?: boolean;
+    tty?: boolean;
+    resize?: { Width: number; Height: number };
+  },
 ): Promise<SpdyCommandResult> {
   const { socket, protocol } = await spdyUpgrade(url, ["v4.channel.k8s.io", "v3.channel.k8s.io"]);
   if (protocol !== "v4.channel.k8s.io") throw new Error(`negotiated ${protocol}`);
