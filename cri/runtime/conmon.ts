@@ -23,6 +23,8 @@ export interface ConmonLaunch {
   logPath: string;
   terminal: boolean;
   stdin: boolean;
+  /** Keep the container's stdin open when an attached client leaves (CRI stdin_once false). */
+  leaveStdinOpen?: boolean;
   /** Receives conmon's own diagnostics. */
   conmonLogPath: string;
   logSizeMax?: number;
@@ -79,6 +81,7 @@ export async function createWithConmon(opts: ConmonOptions, launch: ConmonLaunch
   ];
   if (launch.terminal) args.push("-t");
   else if (launch.stdin) args.push("-i");
+  if (launch.stdin && launch.leaveStdinOpen) args.push("--leave-stdin-open");
   if (launch.logSizeMax && launch.logSizeMax > 0) args.push("--log-size-max", String(launch.logSizeMax));
 
   const diagFd = openSync(launch.conmonLogPath, "a", 0o600);

@@ -129,6 +129,7 @@ export class ContainerManager implements SandboxContainerOps {
           conmonLogPath: join(bundleDir, "conmon.log"),
           terminal: config.tty,
           stdin: config.stdin,
+          leaveStdinOpen: !config.stdinOnce,
         });
         record.state = "created";
         await this.deps.containerStore.save(record);
