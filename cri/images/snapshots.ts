@@ -3,11 +3,12 @@
 //   <root>/<containerId>/{upper,work,merged}
 // prepare() and remove() are idempotent so that a retried create or a second cleanup after a
 // crash is harmless.
-import { mkdir, readFile, rm, statfs } from "node:fs/promises";
+import { mkdir, rm, statfs } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { execa } from "execa";
 import { FailedPreconditionError, InvalidArgumentError, RuntimeFailureError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
+import { isMountPoint } from "../../common/mounts.js";
 
 /** statfs f_type of overlayfs: its upperdir and workdir cannot themselves live on overlayfs. */
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
@@ -127,8 +128,7 @@ export class SnapshotManager {
 
   async isMounted(containerId: string): Promise<boolean> {
     const merged = this.mergedPath(containerId);
-    const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
-    return mountPoints(mountinfo).includes(merged);
+    return isMountPoint(merged);
   }
 
   /** Unmounts (if mounted) and deletes the container's snapshot. Unknown ids are fine. */
@@ -151,17 +151,6 @@ export class SnapshotManager {
     await rm(dir, { recursive: true, force: true });
     this.logger.debug({ containerId }, "container rootfs removed");
   }
-}
-
-/** Mount points listed in a mountinfo file, with the kernel's octal escapes undone. */
-export function mountPoints(mountinfo: string): string[] {
-  const points: string[] = [];
-  for (const line of mountinfo.split("\n")) {
-    const field = line.split(" ")[4];
-    if (field)
-      points.push(field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8))));
-  }
-  return points;
 }
 
 function commonParent(paths: string[]): string {

@@ -1,11 +1,12 @@
 // Persistent network namespaces for sandboxes. Each one is bind-mounted on a file under
 // berth's netns dir, so it outlives any process and can be handed to runc and to CNI
 // plugins by path. `unshare --net=FILE` creates and binds it in one step.
-import { mkdir, rm, writeFile, readFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { RuntimeFailureError } from "../../common/errors.js";
 import { commandErrorText } from "../../common/command-error.js";
+import { unmountIfMounted } from "../../common/mounts.js";
 
 export class NetnsManager {
   constructor(private readonly dir: string) {}
@@ -33,17 +34,7 @@ export class NetnsManager {
   /** Unmounts and deletes the namespace file; a missing one is not an error. */
   async remove(sandboxId: string): Promise<void> {
     const path = this.pathOf(sandboxId);
-    if (await this.isMounted(path)) {
-      const res = await execa("umount", [path], { reject: false });
-      if (res.exitCode !== 0 && (await this.isMounted(path))) {
-        await execa("umount", ["-l", path], { reject: false });
-      }
-    }
+    await unmountIfMounted(path);
     await rm(path, { force: true });
-  }
-
-  async isMounted(path: string): Promise<boolean> {
-    const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
-    return mountinfo.split("\n").some((line) => line.split(" ")[4] === path);
   }
 }

@@ -4,9 +4,8 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { execa } from "execa";
-import { NotFoundError, RuntimeFailureError } from "../../common/errors.js";
-import { commandErrorText } from "../../common/command-error.js";
+import { NotFoundError } from "../../common/errors.js";
+import { mountTmpfs, unmountIfMounted } from "../../common/mounts.js";
 import { NamespaceMode, PortMapping, Protocol, type PodSandboxConfig } from "../api/generated/api.js";
 import { createWithConmon } from "./conmon.js";
 import type { PodNetworkInput, RuntimeDeps } from "./deps.js";
@@ -162,29 +161,22 @@ export class SandboxManager {
     const path = join(this.deps.paths.shmDir, id);
     await mkdir(path, { recursive: true, mode: 0o700 });
     try {
-      await execa("mount", [
-        "-t",
-        "tmpfs",
-        "-o",
-        `nosuid,nodev,noexec,mode=1777,size=${this.deps.shmSizeBytes}`,
-        "shm",
+      await mountTmpfs(
         path,
-      ]);
+        ["nosuid", "nodev", "noexec", "mode=1777", `size=${this.deps.shmSizeBytes}`],
+        `/dev/shm for sandbox ${id}`,
+      );
     } catch (err) {
       await rm(path, { recursive: true, force: true });
-      throw new RuntimeFailureError(`mounting /dev/shm for sandbox ${id}: ${commandErrorText(err)}`);
+      throw err;
     }
     return path;
   }
 
   private async unmountShm(record: SandboxRecord): Promise<void> {
     if (!record.shmPath) return;
-    const path = record.shmPath;
-    if (await this.deps.netns.isMounted(path)) {
-      const res = await execa("umount", [path], { reject: false });
-      if (res.exitCode !== 0) await execa("umount", ["-l", path], { reject: false });
-    }
-    await rm(path, { recursive: true, force: true });
+    await unmountIfMounted(record.shmPath);
+    await rm(record.shmPath, { recursive: true, force: true });
   }
 
   private async tearDownNetwork(record: SandboxRecord): Promise<void> {

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { FailedPreconditionError, InvalidArgumentError } from "../../../../common/errors.js";
 import { silentLogger } from "../../../../common/logger.js";
-import { mountPoints, SnapshotManager } from "../../../../cri/images/snapshots.js";
+import { SnapshotManager } from "../../../../cri/images/snapshots.js";
+import { mountPoints } from "../../../../common/mounts.js";
 import { ImageStore } from "../../../../cri/images/store.js";
 import { buildBusyboxImage } from "../../../helpers/oci-image.js";
 
