@@ -1,8 +1,20 @@
 // berth's configuration: every field has a default; a YAML file, then BERTH_* environment
 // variables, then command-line flags override it, in that order.
 import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import { InvalidArgumentError } from "../common/errors.js";
+// --- node status, eviction, reporter (agent/node, agent/eviction, agent/reporter) ---
+import { defaultEvictionConfig, type EvictionConfig } from "./eviction/config.js";
+import {
+  defaultNodeStatusConfig,
+  defaultReservationsConfig,
+  type NodeStatusConfig,
+  type ReservationsConfig,
+} from "./node/capacity.js";
+import { validateNodeServicesConfig } from "./node/services-config.js";
+import { defaultReporterConfig, type ReporterConfig } from "./reporter/config.js";
+// --- end node status, eviction, reporter ---
 
 export interface AgentConfig {
   /** gRPC socket for CRI and berth.v1 (root only). */
@@ -44,6 +56,24 @@ export interface AgentConfig {
   statsIntervalSeconds: number;
   /** Static pods: Pod manifests in this folder run without any API call, and follow their files. */
   manifestsDir: string;
+  // --- pods (kubelet layer) ---
+  /** CRI socket the pods run on (e.g. containerd's); "" runs them on the in-process berth runtime. */
+  runtimeEndpoint: string;
+  /** Exec probes allowed to run at once; the rest queue. */
+  maxExecProbes: number;
+  /** The node's name in pod status, events and the downward API. */
+  nodeName: string;
+  // --- end pods ---
+  // --- node status, eviction, reporter ---
+  /** CPU, memory and ephemeral-storage set aside from allocatable (kubeReserved, systemReserved). */
+  reservations: ReservationsConfig;
+  /** The node's capacity beyond its hardware (maxPods). */
+  nodeStatus: NodeStatusConfig;
+  /** Eviction thresholds, grace periods and minimum reclaim, as the kubelet's, plus berth's PSI signal. */
+  eviction: EvictionConfig;
+  /** Reports to an orchestrator (berth.v1.Orchestrator); off while the endpoint is "". */
+  reporter: ReporterConfig;
+  // --- end node status, eviction, reporter ---
 }
 
 export const DEFAULT_CONFIG_PATH = "/etc/berth/config.yaml";
@@ -70,6 +100,15 @@ export function defaultConfig(): AgentConfig {
     http: { enabled: true, address: "127.0.0.1", port: 10250 },
     statsIntervalSeconds: 10,
     manifestsDir: "/etc/berth/manifests",
+    runtimeEndpoint: "",
+    maxExecProbes: 8,
+    nodeName: hostname(),
+    // --- node status, eviction, reporter ---
+    reservations: defaultReservationsConfig(),
+    nodeStatus: defaultNodeStatusConfig(),
+    eviction: defaultEvictionConfig(),
+    reporter: defaultReporterConfig(),
+    // --- end node status, eviction, reporter ---
   };
 }
 
@@ -84,6 +123,9 @@ const ENV_OVERRIDES: Record<string, (c: AgentConfig, v: string) => void> = {
   BERTH_HTTP_ADDRESS: (c, v) => (c.http.address = v),
   BERTH_HTTP_PORT: (c, v) => (c.http.port = portNumber(v, "BERTH_HTTP_PORT")),
   BERTH_MANIFESTS_DIR: (c, v) => (c.manifestsDir = v),
+  BERTH_RUNTIME_ENDPOINT: (c, v) => (c.runtimeEndpoint = v),
+  BERTH_NODE_NAME: (c, v) => (c.nodeName = v),
+  BERTH_REPORTER_ENDPOINT: (c, v) => (c.reporter.endpoint = v),
 };
 
 export interface LoadOptions {
@@ -114,6 +156,8 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<AgentConfig> {
   Object.assign(config, dropUndefined(rest));
   if (cni) Object.assign(config.cni, dropUndefined(cni));
   validateHttpAndStats(config);
+  validatePods(config);
+  validateNodeServicesConfig(config);
   return config;
 }
 
@@ -129,6 +173,12 @@ function validateHttpAndStats(config: AgentConfig): void {
   if (!config.http.address) throw new InvalidArgumentError("http: address", "must not be empty");
   if (!(config.statsIntervalSeconds > 0) || !Number.isFinite(config.statsIntervalSeconds))
     throw new InvalidArgumentError("statsIntervalSeconds", "must be a positive number of seconds");
+}
+
+function validatePods(config: AgentConfig): void {
+  if (!Number.isInteger(config.maxExecProbes) || config.maxExecProbes < 1)
+    throw new InvalidArgumentError("maxExecProbes", "must be a whole number >= 1");
+  if (!config.nodeName) throw new InvalidArgumentError("nodeName", "must not be empty");
 }
 
 /** Merges a parsed YAML document into the config, rejecting unknown keys and wrong types by name. */

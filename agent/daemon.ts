@@ -18,7 +18,16 @@ import { runtimeHealthCheck } from "./http/health.js";
 import { createAgentMetrics } from "./http/metrics.js";
 import { startHttpServer, type AgentHttpServer } from "./http/server.js";
 import { buildSummary } from "./http/summary.js";
-import { ImageImportService } from "./image-import-service.js";
+import { ImagesApi } from "./images-api.js";
+// --- pods (kubelet layer) ---
+import { CgroupManager } from "../cgroups/manager.js";
+import { detectHostLayout } from "../cgroups/detect.js";
+import { PodManager } from "./pods/pod-manager.js";
+import { runtimeClients } from "./runtime-client.js";
+// --- end pods ---
+// --- Node API and static pods (agent/node-api, agent/static-pods) ---
+import { nodeServiceBinding, startStaticPods } from "./node-api/front-ends.js";
+// --- end Node API and static pods ---
 // systemd integration: readiness, watchdog, status, SIGHUP reload, delegated cgroup.
 import { loadConfig } from "./config.js";
 import { applyReloadedConfig, describeAgent, prepareAgentService } from "../systemd/agent-service.js";
@@ -29,6 +38,8 @@ export interface RunningAgent {
   server: Server;
   /** Absent when config.http.enabled is false. */
   http?: AgentHttpServer;
+  /** The kubelet layer: pod workers over the in-process runtime or config.runtimeEndpoint. */
+  pods: PodManager;
   stop(): Promise<void>;
 }
 
@@ -60,6 +71,27 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     network,
     statsIntervalSeconds: config.statsIntervalSeconds,
   });
+  // --- pods (kubelet layer): the pod workers, on the in-process runtime or a CRI socket ---
+  const podRuntime = runtimeClients(config, runtime);
+  const pods = new PodManager({
+    runtime: podRuntime.runtime,
+    images: podRuntime.images,
+    logger,
+    stateDir: config.stateDir,
+    cgroupRoot: config.cgroupRoot,
+    cgroups: podRuntime.remote
+      ? new CgroupManager({ layout: await detectHostLayout(), logger })
+      : runtime.deps.cgroups,
+    nodeName: config.nodeName,
+    maxExecProbes: config.maxExecProbes,
+  });
+  await pods.start();
+  // Containers keep running when the agent stops: only the workers stop.
+  const stopPods = async (): Promise<void> => {
+    await pods.stop();
+    podRuntime.close();
+  };
+  // --- end pods ---
   const metrics = createAgentMetrics(runtime.stats);
   const server = await startGrpcServer(config.socket, [
     {
@@ -87,11 +119,20 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       implementation: bindService(
         "berth.v1.Images",
         ImagesService,
-        new ImageImportService(runtime.images),
+        new ImagesApi(runtime.images, runtime.puller),
         logger,
         metrics.observeRpc,
       ),
     },
+    // --- Node API: berth.v1.Node, the pod manager's front end for orchestrators and the CLI ---
+    nodeServiceBinding({
+      pods,
+      runtimeService: podRuntime.runtime,
+      logger,
+      observe: metrics.observeRpc,
+      nodeName: config.nodeName,
+    }),
+    // --- end Node API ---
   ]);
   let http: AgentHttpServer | undefined;
   if (config.http.enabled) {
@@ -105,6 +146,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         summary: () => buildSummary(runtime.stats.all(), { nodeName: hostname() }),
       });
     } catch (err) {
+      await stopPods();
       await stopGrpcServer(server);
       await runtime.close();
       throw err;
@@ -125,15 +167,23 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     ],
     logger,
   );
+  // --- static pods: the manifests folder's pods are applied before the agent reports it
+  // serves; then every source has applied its pods and leftovers may be collected ---
+  const staticPods = await startStaticPods(config.manifestsDir, pods, logger);
+  pods.markSourcesReady();
+  // --- end static pods ---
   logger.info({ socket: config.socket, stateDir: config.stateDir }, "berth agent serving");
   return {
     runtime,
     server,
     ...(http && { http }),
+    pods,
     stop: async () => {
       housekeeping.stop();
       await http?.close();
       metrics.close();
+      await staticPods.stop();
+      await stopPods();
       await stopGrpcServer(server);
       await runtime.close();
       logger.info("berth agent stopped; containers keep running");
@@ -147,7 +197,11 @@ export interface RunAgentOptions {
 }
 
 /** Runs the agent until SIGTERM or SIGINT; SIGHUP reloads the config. */
-export async function runAgent(config: AgentConfig, logger: Logger, options: RunAgentOptions = {}): Promise<void> {
+export async function runAgent(
+  config: AgentConfig,
+  logger: Logger,
+  options: RunAgentOptions = {},
+): Promise<void> {
   // --- systemd integration (systemd/agent-service.ts, systemd/service.ts): begin ---
   // Before the runtime starts: no child (runc, conmon) may inherit NOTIFY_SOCKET, and in a
   // delegated cgroup the pods' cgroup root is settled, the agent moved if need be.

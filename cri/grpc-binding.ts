@@ -14,8 +14,12 @@ import type { Logger } from "../common/logger.js";
 
 type AnyMethod = (request: unknown, signal?: AbortSignal) => Promise<unknown> | AsyncIterable<unknown>;
 
-/** Told of every finished call: the rpc ("service/Method"), its status code, and how long it took. */
+/**
+ * Told of every finished call: the method as on the wire ("runtime.v1.RuntimeService/Version"),
+ * its status code, and how long it took.
+ */
 export type RpcObserver = (rpc: string, code: status, seconds: number) => void;
+type CallObserver = (code: status, seconds: number) => void;
 
 export function bindService(
   serviceName: string,
@@ -29,12 +33,15 @@ export function bindService(
     const fn = (impl as Record<string, unknown>)[name];
     const rpc = `${serviceName}/${method.originalName ?? name}`;
     const call = typeof fn === "function" ? (fn as AnyMethod).bind(impl) : undefined;
+    const wireName = method.path.replace(/^\//, "");
+    const observeCall: CallObserver | undefined =
+      observe && ((code, seconds) => observe(wireName, code, seconds));
     if (method.responseStream) {
       handlers[name] = (stream: ServerWritableStream<unknown, unknown>) =>
-        void serveStream(rpc, call, stream, logger, observe);
+        void serveStream(rpc, call, stream, logger, observeCall);
     } else {
       handlers[name] = (unary: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        void serveUnary(rpc, call, unary.request, callback, logger, observe);
+        void serveUnary(rpc, call, unary.request, callback, logger, observeCall);
     }
   }
   return handlers;
@@ -46,7 +53,7 @@ async function serveUnary(
   request: unknown,
   callback: sendUnaryData<unknown>,
   logger: Logger,
-  observe?: RpcObserver,
+  observe?: CallObserver,
 ): Promise<void> {
   const started = process.hrtime.bigint();
   try {
@@ -54,13 +61,13 @@ async function serveUnary(
     const response = await (call(request) as Promise<unknown>);
     callback(null, response);
     logger.debug({ rpc, ms: elapsedMs(started) }, "rpc ok");
-    observe?.(rpc, status.OK, elapsedMs(started) / 1000);
+    observe?.(status.OK, elapsedMs(started) / 1000);
   } catch (err) {
     const { code, details } = toGrpcStatus(err);
     if (code === status.INTERNAL) logger.error({ rpc, err }, "rpc failed");
     else logger.info({ rpc, code: status[code], details }, "rpc refused");
     callback({ code, details });
-    observe?.(rpc, code, elapsedMs(started) / 1000);
+    observe?.(code, elapsedMs(started) / 1000);
   }
 }
 
@@ -69,7 +76,7 @@ async function serveStream(
   call: AnyMethod | undefined,
   stream: ServerWritableStream<unknown, unknown>,
   logger: Logger,
-  observe?: RpcObserver,
+  observe?: CallObserver,
 ): Promise<void> {
   const started = process.hrtime.bigint();
   const abort = new AbortController();
@@ -81,16 +88,17 @@ async function serveStream(
       stream.write(item);
     }
     stream.end();
-    observe?.(rpc, abort.signal.aborted ? status.CANCELLED : status.OK, elapsedMs(started) / 1000);
+    observe?.(abort.signal.aborted ? status.CANCELLED : status.OK, elapsedMs(started) / 1000);
   } catch (err) {
     if (abort.signal.aborted) {
-      observe?.(rpc, status.CANCELLED, elapsedMs(started) / 1000);
+      observe?.(status.CANCELLED, elapsedMs(started) / 1000);
       return;
     }
     const { code, details } = toGrpcStatus(err);
     logger.info({ rpc, code: status[code], details }, "stream ended with an error");
-    stream.destroy(Object.assign(new Error(details), { code, details }));
-    observe?.(rpc, code, elapsedMs(started) / 1000);
+    // grpc-js sends the status of a server stream from its "error" handler (destroy() would not).
+    stream.emit("error", Object.assign(new Error(details), { code, details }));
+    observe?.(code, elapsedMs(started) / 1000);
   }
 }
 

@@ -28,9 +28,13 @@ const clientOptions = {
   "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
 };
 
-/** endpoint: a socket path, "unix:///path" or "unix:/path". */
+/** A grpc-js target for a socket path, "unix:///path" or "unix:/path". */
+export function unixTarget(endpoint: string): string {
+  return endpoint.startsWith("unix:") ? endpoint.replace(/^unix:\/\//, "unix:") : `unix:${endpoint}`;
+}
+
 export function connectCri(endpoint: string, timeoutMs = 120_000): CriClients {
-  const target = endpoint.startsWith("unix:") ? endpoint.replace(/^unix:\/\//, "unix:") : `unix:${endpoint}`;
+  const target = unixTarget(endpoint);
   const runtimeClient = new RuntimeServiceClient(target, credentials.createInsecure(), clientOptions);
   const imageClient = new ImageServiceClient(target, credentials.createInsecure(), clientOptions);
   return {
@@ -47,7 +51,8 @@ type Callback = (err: ServiceError | null, res: unknown) => void;
 type UnaryFn = (req: unknown, metadata: unknown, options: { deadline: Date }, cb: Callback) => void;
 type StreamFn = (req: unknown) => ClientReadableStream<unknown>;
 
-function promisify<T>(client: Client, definition: ServiceDefinition, timeoutMs: number): T {
+/** A promise-shaped view of any generated grpc-js client: unary calls resolve, streams iterate. */
+export function promisify<T>(client: Client, definition: ServiceDefinition, timeoutMs: number): T {
   const api: Record<string, unknown> = {};
   const methods = client as unknown as Record<string, UnaryFn & StreamFn>;
   for (const [name, method] of Object.entries(definition)) {

@@ -4,8 +4,11 @@
 import type { handleServerStreamingCall, handleUnaryCall } from "@grpc/grpc-js";
 import type { ImageServiceServer, RuntimeServiceServer } from "./api/generated/api.js";
 
+/** The generated server interfaces extend grpc-js's index-signature type; keep only named RPCs. */
+type NamedKeys<S> = keyof { [K in keyof S as string extends K ? never : K]: S[K] };
+
 export type PromiseService<S> = {
-  [K in keyof S]: S[K] extends handleUnaryCall<infer Req, infer Res>
+  [K in NamedKeys<S>]: S[K] extends handleUnaryCall<infer Req, infer Res>
     ? (request: Req) => Promise<Res>
     : S[K] extends handleServerStreamingCall<infer Req, infer Res>
       ? (request: Req, signal?: AbortSignal) => AsyncIterable<Res>

@@ -9,7 +9,8 @@ export type Paint = (text: string, colour: Colour | undefined) => string;
 
 export function painter(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Paint {
   const enabled = stream.isTTY === true && env.NO_COLOR === undefined && env.TERM !== "dumb";
-  return (text, colour) => (enabled && colour !== undefined ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text);
+  return (text, colour) =>
+    enabled && colour !== undefined ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text;
 }
 
 export const plain: Paint = (text) => text;
@@ -36,7 +37,12 @@ export function colourTable(
 /** The colour of a pod STATUS: green when it runs or completed, red when it failed or loops. */
 export function statusColour(status: string): Colour | undefined {
   if (status === "Running" || status === "Completed" || status === "Succeeded") return "green";
-  if (status === "Pending" || status === "Terminating" || status === "ContainerCreating" || status === "PodInitializing")
+  if (
+    status === "Pending" ||
+    status === "Terminating" ||
+    status === "ContainerCreating" ||
+    status === "PodInitializing"
+  )
     return "yellow";
   if (/^Init:\d+\/\d+$/.test(status)) return "yellow";
   return "red";

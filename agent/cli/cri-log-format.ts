@@ -71,12 +71,7 @@ export function parseCriLogLine(line: Buffer | string): CriLogEntry {
   return { time, nanos, stream, partial: tag === "P", text: buf.subarray(streamEnd + 3) };
 }
 
-/** Whether a line, known by its first bytes, ends a logical line (F, or malformed). For --tail. */
-export function endsLogicalLine(head: Buffer): boolean {
-  return !parseCriLogLine(head).partial;
-}
-
-/** How many leading bytes endsLogicalLine needs: the longest time, a stream name, the tag. */
+/** Enough leading bytes of a line for parseCriLogLine to tell its time, stream and tag. */
 export const LOG_LINE_HEAD_BYTES = 64;
 
 interface Pending {

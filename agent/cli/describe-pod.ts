@@ -114,7 +114,8 @@ function describeContainers(
     if (status !== undefined) {
       describeState(w, "State", status.state, time);
       const last = status.lastState as Partial<Extract<ContainerStateView, { terminated: unknown }>>;
-      if (last.terminated !== undefined) describeState(w, "Last State", { terminated: last.terminated }, time);
+      if (last.terminated !== undefined)
+        describeState(w, "Last State", { terminated: last.terminated }, time);
       w.line(2, `Ready:\t${status.ready ? "True" : "False"}`);
       w.line(2, `Restart Count:\t${status.restartCount}`);
     }

@@ -4,7 +4,7 @@
 // truncated in place) until the container is done.
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { endsLogicalLine, LOG_LINE_HEAD_BYTES } from "./cri-log-format.js";
+import { LOG_LINE_HEAD_BYTES, parseCriLogLine, type LogStream } from "./cri-log-format.js";
 
 const NEWLINE = 0x0a;
 const DEFAULT_CHUNK_BYTES = 64 * 1024;
@@ -33,27 +33,108 @@ export interface ReadLogOptions {
   maxLineBytes?: number;
 }
 
+/** Lines are followed per stream; malformed lines stand alone, in a kind of their own. */
+type LineKind = LogStream | "malformed";
+
+/** Where --tail starts reading, and which lines found there are not among the last N. */
+export interface TailStart {
+  offset: number;
+  /** Per kind: how many lines (each with its fragments) to drop before printing that kind. */
+  skip: Partial<Record<LineKind, number>>;
+}
+
 /**
- * The offset where the last `lines` logical lines of a CRI log start. A logical line
- * ends with an F entry (or a malformed line); P entries before it belong to it. A
- * trailing run of P entries whose F has not been written yet counts as a line.
+ * Where to read from to print the last `lines` logical lines of a CRI log, reading
+ * backwards in chunks. A logical line is a run of P entries of one stream and the F that
+ * ends it, printed when its F comes; stdout and stderr lines interleave, so the last N
+ * are the last N to end (a trailing run of P entries whose F has not been written yet
+ * counts where its latest fragment is). Reading starts where the earliest of them starts; lines that end there
+ * but are not among the N are counted in `skip`, so the result is exactly the last N
+ * lines of what printing the whole file would show.
  */
-export async function tailStartOffset(
+export async function findTailStart(
   file: FileHandle,
   size: number,
   lines: number,
   chunkBytes = DEFAULT_CHUNK_BYTES,
-): Promise<number> {
-  if (lines <= 0) return size;
+): Promise<TailStart> {
+  if (lines <= 0) return { offset: size, skip: {} };
   let count = 0;
-  // Start of the raw line after the one being classified; `size` while there is none.
-  let nextStart = size;
+  const seen = new Set<LogStream>();
+  // Streams with a chosen line whose start is not found yet, and its earliest entry so far.
+  const open = new Map<LogStream, number>();
+  const starts: number[] = [];
+  // Lines found after the count was reached: they may lie after the start, to be skipped.
+  const others: { kind: LineKind; offset: number }[] = [];
+  let complete = false;
+  for await (const { offset, head } of linesBackwards(file, size, chunkBytes)) {
+    const entry = parseCriLogLine(head);
+    if (entry.nanos === undefined) {
+      if (count < lines) {
+        count++;
+        starts.push(offset);
+      } else {
+        others.push({ kind: "malformed", offset });
+      }
+    } else {
+      const stream = entry.stream;
+      const firstOfStream = !seen.has(stream);
+      seen.add(stream);
+      if (entry.partial) {
+        if (open.has(stream)) open.set(stream, offset);
+        else if (firstOfStream) {
+          // The stream ends with a line whose F has not been written yet.
+          if (count < lines) {
+            count++;
+            open.set(stream, offset);
+          } else {
+            others.push({ kind: stream, offset });
+          }
+        }
+      } else {
+        // This F ends the line before the open one: the open one starts at the entry after it.
+        const openStart = open.get(stream);
+        if (openStart !== undefined) {
+          starts.push(openStart);
+          open.delete(stream);
+        }
+        if (count < lines) {
+          count++;
+          open.set(stream, offset);
+        } else {
+          others.push({ kind: stream, offset });
+        }
+      }
+    }
+    if (count === lines && open.size === 0) {
+      complete = true;
+      break;
+    }
+  }
+  // At the start of the file, each stream's first entry starts its line.
+  if (!complete) {
+    if (count < lines) return { offset: 0, skip: {} };
+    starts.push(...open.values());
+  }
+  const offset = Math.min(...starts);
+  const skip: TailStart["skip"] = {};
+  for (const other of others) {
+    if (other.offset >= offset) skip[other.kind] = (skip[other.kind] ?? 0) + 1;
+  }
+  return { offset, skip };
+}
+
+/** Start offsets and first bytes of a file's lines, last line first; a final newline ends, not starts, a line. */
+async function* linesBackwards(
+  file: FileHandle,
+  size: number,
+  chunkBytes: number,
+): AsyncGenerator<{ offset: number; head: Buffer }> {
   let chunkEnd = size;
   while (chunkEnd > 0) {
     const chunkStart = Math.max(0, chunkEnd - chunkBytes);
     // Read a little past the chunk so the head of a line that starts at its last byte is at hand.
-    const readEnd = Math.min(size, chunkEnd + LOG_LINE_HEAD_BYTES);
-    const buf = Buffer.alloc(readEnd - chunkStart);
+    const buf = Buffer.alloc(Math.min(size, chunkEnd + LOG_LINE_HEAD_BYTES) - chunkStart);
     const { bytesRead } = await file.read(buf, 0, buf.length, chunkStart);
     const data = buf.subarray(0, bytesRead);
     const headAt = (offset: number): Buffer => {
@@ -61,31 +142,43 @@ export async function tailStartOffset(
       const nl = head.indexOf(NEWLINE);
       return nl < 0 ? head : head.subarray(0, nl);
     };
-    // Each newline found marks the start of a raw line right after it; a logical line
-    // starts after every raw line that ends one.
-    const classify = (lineStart: number): number | undefined => {
-      if (nextStart < size && endsLogicalLine(headAt(lineStart))) {
-        count++;
-        if (count === lines) return nextStart;
-      }
-      nextStart = lineStart;
-      return undefined;
-    };
     let idx = chunkEnd - 1 - chunkStart;
     while (idx >= 0) {
       const nl = data.lastIndexOf(NEWLINE, idx);
       if (nl < 0) break;
-      const found = classify(chunkStart + nl + 1);
-      if (found !== undefined) return found;
+      const lineStart = chunkStart + nl + 1;
+      if (lineStart < size) yield { offset: lineStart, head: headAt(lineStart) };
       idx = nl - 1;
     }
-    if (chunkStart === 0) {
-      const found = classify(0);
-      if (found !== undefined) return found;
-    }
+    if (chunkStart === 0) yield { offset: 0, head: headAt(0) };
     chunkEnd = chunkStart;
   }
-  return 0;
+}
+
+/** Drops, per kind, the first lines found after a --tail start that are not among the last N. */
+class TailSkipper {
+  private readonly left: Map<LineKind, number>;
+
+  constructor(skip: TailStart["skip"]) {
+    this.left = new Map(Object.entries(skip) as [LineKind, number][]);
+  }
+
+  keep(lines: Buffer[]): Buffer[] {
+    if (this.left.size === 0) return lines;
+    return lines.filter((line) => {
+      if (this.left.size === 0) return true;
+      const entry = parseCriLogLine(line.subarray(0, LOG_LINE_HEAD_BYTES));
+      const kind: LineKind = entry.nanos === undefined ? "malformed" : entry.stream;
+      const left = this.left.get(kind);
+      if (left === undefined) return true;
+      // A fragment (P) belongs to the line being skipped; the line ends with its F.
+      if (!entry.partial) {
+        if (left > 1) this.left.set(kind, left - 1);
+        else this.left.delete(kind);
+      }
+      return false;
+    });
+  }
 }
 
 /** Splits a byte stream into lines (without the newline), holding at most maxLineBytes of an unfinished one. */
@@ -164,11 +257,16 @@ export async function* readLogLines(opts: ReadLogOptions): AsyncGenerator<Buffer
   const splitter = new LineSplitter(opts.maxLineBytes);
   let file = await open(opts.path, "r");
   try {
-    let position =
+    const tail =
       opts.tailLines === undefined
-        ? 0
-        : await tailStartOffset(file, (await file.stat()).size, opts.tailLines, chunkBytes);
-    const some = (lines: Buffer[]): Buffer[][] => (lines.length > 0 ? [lines] : []);
+        ? { offset: 0, skip: {} }
+        : await findTailStart(file, (await file.stat()).size, opts.tailLines, chunkBytes);
+    let position = tail.offset;
+    const skipper = new TailSkipper(tail.skip);
+    const some = (lines: Buffer[]): Buffer[][] => {
+      const kept = skipper.keep(lines);
+      return kept.length > 0 ? [kept] : [];
+    };
     const readToEnd = async function* (from: FileHandle): AsyncGenerator<Buffer[]> {
       for (;;) {
         if (follow?.signal?.aborted) return;
@@ -197,11 +295,17 @@ export async function* readLogLines(opts: ReadLogOptions): AsyncGenerator<Buffer
         // The writer may have written to the old file between our last read and its reopen.
         yield* readToEnd(file);
         yield* some(splitter.flush());
-        const next = await open(opts.path, "r");
-        await file.close();
-        file = next;
-        position = 0;
-        continue;
+        // Gone again already (rotated twice in a row): look again after the pause below.
+        const next = await open(opts.path, "r").catch((err: NodeJS.ErrnoException) => {
+          if (err.code === "ENOENT") return undefined;
+          throw err;
+        });
+        if (next) {
+          await file.close();
+          file = next;
+          position = 0;
+          continue;
+        }
       }
       if (rotation === "truncated") {
         yield* some(splitter.flush());

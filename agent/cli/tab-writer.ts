@@ -35,8 +35,6 @@ function formatColumns(lines: string[][], out: string[], from: number, to: numbe
 function writeLines(lines: string[][], out: string[], from: number, to: number, widths: number[]): void {
   for (let i = from; i < to; i++) {
     const cells = lines[i] as string[];
-    out[i] = cells
-      .map((cell, j) => (j < widths.length ? cell.padEnd(widths[j] as number) : cell))
-      .join("");
+    out[i] = cells.map((cell, j) => (j < widths.length ? cell.padEnd(widths[j] as number) : cell)).join("");
   }
 }

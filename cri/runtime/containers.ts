@@ -373,7 +373,10 @@ export class ContainerManager implements SandboxContainerOps {
     try {
       return await this.lifecycle?.initOomKilled(record, exit);
     } catch (err) {
-      this.deps.logger.warn({ err, container: record.id }, "cannot tell whether the container was OOM-killed");
+      this.deps.logger.warn(
+        { err, container: record.id },
+        "cannot tell whether the container was OOM-killed",
+      );
       return undefined;
     }
   }

@@ -24,8 +24,9 @@ import type {
 /** The interface the kubelet reports as a pod's network when the runtime names none. */
 export const DEFAULT_POD_INTERFACE = "eth0";
 
+/** Negative or non-finite readings (never expected from the kernel) become 0 rather than a thrown RangeError. */
 export function u64(value: number): UInt64Value {
-  return { value: BigInt(Math.max(0, Math.round(value))) };
+  return { value: Number.isFinite(value) ? BigInt(Math.max(0, Math.round(value))) : 0n };
 }
 
 export function msToNs(ms: number): bigint {

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -24,6 +26,48 @@ export const protobufPackage = "berth.v1";
 export const protobufFileName = "berth.proto";
 
 /** berth's own API (package berth.v1), served on the same socket as CRI. */
+
+export interface PullImageRequest {
+  /** A reference as users write it: "busybox", "registry:5000/app:1", "app@sha256:...". */
+  image: string;
+  /** Basic credentials for the registry, when the node's config holds none. */
+  username: string;
+  password: string;
+}
+
+export interface PullImageProgress {
+  event?: { $case: "resolved"; value: PullResolved } | { $case: "layer"; value: PullLayer } | {
+    $case: "done";
+    value: PullDone;
+  } | undefined;
+}
+
+export interface PullResolved {
+  reference: string;
+  resolvedDigest: string;
+  manifestDigest: string;
+  layers: PullLayerInfo[];
+}
+
+export interface PullLayerInfo {
+  digest: string;
+  size: bigint;
+}
+
+export interface PullLayer {
+  index: number;
+  digest: string;
+  /** waiting, downloading, verifying, unpacking, done, already-exists */
+  state: string;
+  bytesDone: bigint;
+  bytesTotal: bigint;
+}
+
+export interface PullDone {
+  reference: string;
+  imageId: string;
+  elapsedMs: bigint;
+}
 
 export interface ImportImageRequest {
   /** Absolute path of an OCI image layout (index.json, oci-layout, blobs/) on the node. */
@@ -41,6 +85,961 @@ export interface ImportedImage {
   repoTags: string[];
   size: bigint;
 }
+
+export interface ApplyPodRequest {
+  /** A Kubernetes Pod manifest: YAML or JSON text, several documents separated by `---`. */
+  manifest: string;
+  /** Names the manifest in error messages ("pod.yaml", "stdin"); "manifest" when empty. */
+  sourceName: string;
+}
+
+export interface ApplyPodResponse {
+  /** One per document, in manifest order. */
+  pods: AppliedPod[];
+}
+
+export interface AppliedPod {
+  pod?:
+    | Pod
+    | undefined;
+  /** "created", "configured" (the spec changed) or "unchanged", as kubectl apply reports. */
+  action: string;
+}
+
+export interface DeletePodRequest {
+  /** Empty: "default". */
+  namespace: string;
+  name: string;
+  /** Overrides the pod's terminationGracePeriodSeconds; 0 kills at once. */
+  gracePeriodSeconds?: bigint | undefined;
+}
+
+export interface DeletePodResponse {
+}
+
+export interface GetPodRequest {
+  /** Empty: "default". */
+  namespace: string;
+  name: string;
+}
+
+export interface ListPodsRequest {
+  /** Empty: every namespace. */
+  namespace: string;
+  /** Kubernetes label selector: `app=web,tier!=db`, `env in (a,b)`, `!legacy`. */
+  labelSelector: string;
+}
+
+export interface ListPodsResponse {
+  pods: Pod[];
+}
+
+export interface WatchPodsRequest {
+  /** Empty: every namespace. */
+  namespace: string;
+  /** Also stream pod events (Pulled, Started, BackOff, Unhealthy, ...). */
+  includeEvents: boolean;
+  /**
+   * With include_events: send the recent event history right after the current pods, so
+   * that a client sees every event once, with no gap between history and live ones.
+   */
+  replayEvents: boolean;
+}
+
+export interface WatchPodsResponse {
+  /** "ADDED", "MODIFIED", "DELETED" (pod is set) or "EVENT" (event is set). */
+  type: string;
+  pod?: Pod | undefined;
+  event?: PodEvent | undefined;
+}
+
+export interface GetNodeRequest {
+}
+
+export interface NodeInfo {
+  name: string;
+  /** "linux". */
+  operatingSystem: string;
+  /** Distribution and version, e.g. "Debian GNU/Linux 12 (bookworm)". */
+  osImage: string;
+  kernelVersion: string;
+  /** Go's names, as Kubernetes reports them: "amd64", "arm64". */
+  architecture: string;
+  /** Kubernetes quantities by resource name: "cpu" ("2"), "memory" ("24591672Ki"). */
+  capacity: { [key: string]: string };
+  /** What pods may use: capacity less what is reserved for the system. */
+  allocatable: { [key: string]: string };
+  berthVersion: string;
+  /** RuntimeReady and NetworkReady from the runtime's status, and Ready when both are. */
+  conditions: NodeCondition[];
+  podCount: number;
+  /** The CRI runtime under the kubelet layer, e.g. "berth 0.1.0". */
+  containerRuntimeVersion: string;
+}
+
+export interface NodeInfo_CapacityEntry {
+  key: string;
+  value: string;
+}
+
+export interface NodeInfo_AllocatableEntry {
+  key: string;
+  value: string;
+}
+
+export interface NodeCondition {
+  type: string;
+  /** "True", "False" or "Unknown". */
+  status: string;
+  reason: string;
+  message: string;
+}
+
+export interface GetEventsRequest {
+  /** Empty: every namespace. */
+  namespace: string;
+  /** Empty: every pod of the namespace. */
+  name: string;
+}
+
+export interface GetEventsResponse {
+  events: PodEvent[];
+}
+
+/** A pod with its status, as Kubernetes shapes it. Times are RFC 3339 strings. */
+export interface Pod {
+  metadata?: PodMetadata | undefined;
+  status?: PodStatus | undefined;
+  source?:
+    | PodSource
+    | undefined;
+  /** Deletion was asked for; graceful termination is under way. */
+  terminating: boolean;
+  /** Names of the spec's init and app containers, in order (status lists may lag behind). */
+  initContainerNames: string[];
+  containerNames: string[];
+  restartPolicy: string;
+  nodeName: string;
+  /**
+   * The whole pod (metadata, spec with probes and resources, status) as JSON, for tools
+   * that want every field. Quantities are written as their text ("500m", "1Gi").
+   */
+  podJson: string;
+}
+
+export interface PodMetadata {
+  name: string;
+  namespace: string;
+  uid: string;
+  labels: { [key: string]: string };
+  annotations: { [key: string]: string };
+}
+
+export interface PodMetadata_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface PodMetadata_AnnotationsEntry {
+  key: string;
+  value: string;
+}
+
+export interface PodSource {
+  /** "api" (ApplyPod, `berth apply`) or "file" (the static manifests folder). */
+  kind: string;
+  /** The manifest file, for kind "file". */
+  path: string;
+}
+
+export interface PodStatus {
+  /** Pending, Running, Succeeded, Failed or Unknown. */
+  phase: string;
+  conditions: PodCondition[];
+  message: string;
+  reason: string;
+  hostIp: string;
+  podIp: string;
+  podIps: string[];
+  startTime: string;
+  /** Guaranteed, Burstable or BestEffort. */
+  qosClass: string;
+  initContainerStatuses: ContainerStatus[];
+  containerStatuses: ContainerStatus[];
+}
+
+export interface PodCondition {
+  /** PodScheduled, PodReadyToStartContainers, Initialized, ContainersReady or Ready. */
+  type: string;
+  /** "True", "False" or "Unknown". */
+  status: string;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface ContainerStatus {
+  name: string;
+  state?:
+    | ContainerState
+    | undefined;
+  /** The previous run's state (terminated), absent before the first restart. */
+  lastState?: ContainerState | undefined;
+  ready: boolean;
+  started: boolean;
+  restartCount: number;
+  image: string;
+  imageId: string;
+  /** "berth://<id>" of the current container, when there is one. */
+  containerId: string;
+}
+
+export interface ContainerState {
+  state?: { $case: "waiting"; value: ContainerStateWaiting } | { $case: "running"; value: ContainerStateRunning } | {
+    $case: "terminated";
+    value: ContainerStateTerminated;
+  } | undefined;
+}
+
+export interface ContainerStateWaiting {
+  /** ContainerCreating, PodInitializing, CrashLoopBackOff, ErrImagePull, ImagePullBackOff, ... */
+  reason: string;
+  message: string;
+}
+
+export interface ContainerStateRunning {
+  startedAt: string;
+}
+
+export interface ContainerStateTerminated {
+  exitCode: number;
+  signal: number;
+  /** Completed, Error, OOMKilled, ... */
+  reason: string;
+  message: string;
+  startedAt: string;
+  finishedAt: string;
+  containerId: string;
+}
+
+export interface PodEvent {
+  time: string;
+  /** "Normal" or "Warning". */
+  type: string;
+  /** Scheduled, Pulling, Pulled, Created, Started, Killing, BackOff, Unhealthy, ... */
+  reason: string;
+  message: string;
+  pod?:
+    | PodReference
+    | undefined;
+  /** "spec.containers{name}" when the event is about a container. */
+  fieldPath: string;
+  /** Times seen: a repeated event grows its count instead of being sent again. */
+  count: number;
+}
+
+export interface PodReference {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+function createBasePullImageRequest(): PullImageRequest {
+  return { image: "", username: "", password: "" };
+}
+
+export const PullImageRequest: MessageFns<PullImageRequest> = {
+  encode(message: PullImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    if (message.username !== "") {
+      writer.uint32(18).string(message.username);
+    }
+    if (message.password !== "") {
+      writer.uint32(26).string(message.password);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullImageRequest {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+    };
+  },
+
+  toJSON(message: PullImageRequest): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullImageRequest>): PullImageRequest {
+    return PullImageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullImageRequest>): PullImageRequest {
+    const message = createBasePullImageRequest();
+    message.image = object.image ?? "";
+    message.username = object.username ?? "";
+    message.password = object.password ?? "";
+    return message;
+  },
+};
+
+function createBasePullImageProgress(): PullImageProgress {
+  return { event: undefined };
+}
+
+export const PullImageProgress: MessageFns<PullImageProgress> = {
+  encode(message: PullImageProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.event?.$case) {
+      case "resolved":
+        PullResolved.encode(message.event.value, writer.uint32(10).fork()).join();
+        break;
+      case "layer":
+        PullLayer.encode(message.event.value, writer.uint32(18).fork()).join();
+        break;
+      case "done":
+        PullDone.encode(message.event.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullImageProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullImageProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = { $case: "resolved", value: PullResolved.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = { $case: "layer", value: PullLayer.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = { $case: "done", value: PullDone.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullImageProgress {
+    return {
+      event: isSet(object.resolved)
+        ? { $case: "resolved", value: PullResolved.fromJSON(object.resolved) }
+        : isSet(object.layer)
+        ? { $case: "layer", value: PullLayer.fromJSON(object.layer) }
+        : isSet(object.done)
+        ? { $case: "done", value: PullDone.fromJSON(object.done) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: PullImageProgress): unknown {
+    const obj: any = {};
+    if (message.event?.$case === "resolved") {
+      obj.resolved = PullResolved.toJSON(message.event.value);
+    } else if (message.event?.$case === "layer") {
+      obj.layer = PullLayer.toJSON(message.event.value);
+    } else if (message.event?.$case === "done") {
+      obj.done = PullDone.toJSON(message.event.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullImageProgress>): PullImageProgress {
+    return PullImageProgress.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullImageProgress>): PullImageProgress {
+    const message = createBasePullImageProgress();
+    switch (object.event?.$case) {
+      case "resolved": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "resolved", value: PullResolved.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "layer": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "layer", value: PullLayer.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "done": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "done", value: PullDone.fromPartial(object.event.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBasePullResolved(): PullResolved {
+  return { reference: "", resolvedDigest: "", manifestDigest: "", layers: [] };
+}
+
+export const PullResolved: MessageFns<PullResolved> = {
+  encode(message: PullResolved, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reference !== "") {
+      writer.uint32(10).string(message.reference);
+    }
+    if (message.resolvedDigest !== "") {
+      writer.uint32(18).string(message.resolvedDigest);
+    }
+    if (message.manifestDigest !== "") {
+      writer.uint32(26).string(message.manifestDigest);
+    }
+    for (const v of message.layers) {
+      PullLayerInfo.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullResolved {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullResolved();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resolvedDigest = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.manifestDigest = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.layers.push(PullLayerInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullResolved {
+    return {
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
+      resolvedDigest: isSet(object.resolvedDigest)
+        ? globalThis.String(object.resolvedDigest)
+        : isSet(object.resolved_digest)
+        ? globalThis.String(object.resolved_digest)
+        : "",
+      manifestDigest: isSet(object.manifestDigest)
+        ? globalThis.String(object.manifestDigest)
+        : isSet(object.manifest_digest)
+        ? globalThis.String(object.manifest_digest)
+        : "",
+      layers: globalThis.Array.isArray(object?.layers) ? object.layers.map((e: any) => PullLayerInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: PullResolved): unknown {
+    const obj: any = {};
+    if (message.reference !== "") {
+      obj.reference = message.reference;
+    }
+    if (message.resolvedDigest !== "") {
+      obj.resolvedDigest = message.resolvedDigest;
+    }
+    if (message.manifestDigest !== "") {
+      obj.manifestDigest = message.manifestDigest;
+    }
+    if (message.layers?.length) {
+      obj.layers = message.layers.map((e) => PullLayerInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullResolved>): PullResolved {
+    return PullResolved.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullResolved>): PullResolved {
+    const message = createBasePullResolved();
+    message.reference = object.reference ?? "";
+    message.resolvedDigest = object.resolvedDigest ?? "";
+    message.manifestDigest = object.manifestDigest ?? "";
+    message.layers = object.layers?.map((e) => PullLayerInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePullLayerInfo(): PullLayerInfo {
+  return { digest: "", size: 0n };
+}
+
+export const PullLayerInfo: MessageFns<PullLayerInfo> = {
+  encode(message: PullLayerInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.digest !== "") {
+      writer.uint32(10).string(message.digest);
+    }
+    if (message.size !== 0n) {
+      if (BigInt.asIntN(64, message.size) !== message.size) {
+        throw new globalThis.Error("value provided for field message.size of type int64 too large");
+      }
+      writer.uint32(16).int64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullLayerInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullLayerInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullLayerInfo {
+    return {
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      size: isSet(object.size) ? BigInt(object.size) : 0n,
+    };
+  },
+
+  toJSON(message: PullLayerInfo): unknown {
+    const obj: any = {};
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.size !== 0n) {
+      obj.size = message.size.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullLayerInfo>): PullLayerInfo {
+    return PullLayerInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullLayerInfo>): PullLayerInfo {
+    const message = createBasePullLayerInfo();
+    message.digest = object.digest ?? "";
+    message.size = (object.size !== undefined && object.size !== null) ? BigInt(object.size) : 0n;
+    return message;
+  },
+};
+
+function createBasePullLayer(): PullLayer {
+  return { index: 0, digest: "", state: "", bytesDone: 0n, bytesTotal: 0n };
+}
+
+export const PullLayer: MessageFns<PullLayer> = {
+  encode(message: PullLayer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).int32(message.index);
+    }
+    if (message.digest !== "") {
+      writer.uint32(18).string(message.digest);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.bytesDone !== 0n) {
+      if (BigInt.asIntN(64, message.bytesDone) !== message.bytesDone) {
+        throw new globalThis.Error("value provided for field message.bytesDone of type int64 too large");
+      }
+      writer.uint32(32).int64(message.bytesDone);
+    }
+    if (message.bytesTotal !== 0n) {
+      if (BigInt.asIntN(64, message.bytesTotal) !== message.bytesTotal) {
+        throw new globalThis.Error("value provided for field message.bytesTotal of type int64 too large");
+      }
+      writer.uint32(40).int64(message.bytesTotal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullLayer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullLayer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytesDone = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytesTotal = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullLayer {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      bytesDone: isSet(object.bytesDone)
+        ? BigInt(object.bytesDone)
+        : isSet(object.bytes_done)
+        ? BigInt(object.bytes_done)
+        : 0n,
+      bytesTotal: isSet(object.bytesTotal)
+        ? BigInt(object.bytesTotal)
+        : isSet(object.bytes_total)
+        ? BigInt(object.bytes_total)
+        : 0n,
+    };
+  },
+
+  toJSON(message: PullLayer): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.bytesDone !== 0n) {
+      obj.bytesDone = message.bytesDone.toString();
+    }
+    if (message.bytesTotal !== 0n) {
+      obj.bytesTotal = message.bytesTotal.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullLayer>): PullLayer {
+    return PullLayer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullLayer>): PullLayer {
+    const message = createBasePullLayer();
+    message.index = object.index ?? 0;
+    message.digest = object.digest ?? "";
+    message.state = object.state ?? "";
+    message.bytesDone = (object.bytesDone !== undefined && object.bytesDone !== null) ? BigInt(object.bytesDone) : 0n;
+    message.bytesTotal = (object.bytesTotal !== undefined && object.bytesTotal !== null)
+      ? BigInt(object.bytesTotal)
+      : 0n;
+    return message;
+  },
+};
+
+function createBasePullDone(): PullDone {
+  return { reference: "", imageId: "", elapsedMs: 0n };
+}
+
+export const PullDone: MessageFns<PullDone> = {
+  encode(message: PullDone, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reference !== "") {
+      writer.uint32(10).string(message.reference);
+    }
+    if (message.imageId !== "") {
+      writer.uint32(18).string(message.imageId);
+    }
+    if (message.elapsedMs !== 0n) {
+      if (BigInt.asIntN(64, message.elapsedMs) !== message.elapsedMs) {
+        throw new globalThis.Error("value provided for field message.elapsedMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.elapsedMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullDone {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullDone();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.elapsedMs = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullDone {
+    return {
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+      elapsedMs: isSet(object.elapsedMs)
+        ? BigInt(object.elapsedMs)
+        : isSet(object.elapsed_ms)
+        ? BigInt(object.elapsed_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: PullDone): unknown {
+    const obj: any = {};
+    if (message.reference !== "") {
+      obj.reference = message.reference;
+    }
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    if (message.elapsedMs !== 0n) {
+      obj.elapsedMs = message.elapsedMs.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PullDone>): PullDone {
+    return PullDone.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PullDone>): PullDone {
+    const message = createBasePullDone();
+    message.reference = object.reference ?? "";
+    message.imageId = object.imageId ?? "";
+    message.elapsedMs = (object.elapsedMs !== undefined && object.elapsedMs !== null) ? BigInt(object.elapsedMs) : 0n;
+    return message;
+  },
+};
 
 function createBaseImportImageRequest(): ImportImageRequest {
   return { path: "", tag: "" };
@@ -304,6 +1303,3729 @@ export const ImportedImage: MessageFns<ImportedImage> = {
   },
 };
 
+function createBaseApplyPodRequest(): ApplyPodRequest {
+  return { manifest: "", sourceName: "" };
+}
+
+export const ApplyPodRequest: MessageFns<ApplyPodRequest> = {
+  encode(message: ApplyPodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.manifest !== "") {
+      writer.uint32(10).string(message.manifest);
+    }
+    if (message.sourceName !== "") {
+      writer.uint32(18).string(message.sourceName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplyPodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplyPodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.manifest = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sourceName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApplyPodRequest {
+    return {
+      manifest: isSet(object.manifest) ? globalThis.String(object.manifest) : "",
+      sourceName: isSet(object.sourceName)
+        ? globalThis.String(object.sourceName)
+        : isSet(object.source_name)
+        ? globalThis.String(object.source_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ApplyPodRequest): unknown {
+    const obj: any = {};
+    if (message.manifest !== "") {
+      obj.manifest = message.manifest;
+    }
+    if (message.sourceName !== "") {
+      obj.sourceName = message.sourceName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ApplyPodRequest>): ApplyPodRequest {
+    return ApplyPodRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ApplyPodRequest>): ApplyPodRequest {
+    const message = createBaseApplyPodRequest();
+    message.manifest = object.manifest ?? "";
+    message.sourceName = object.sourceName ?? "";
+    return message;
+  },
+};
+
+function createBaseApplyPodResponse(): ApplyPodResponse {
+  return { pods: [] };
+}
+
+export const ApplyPodResponse: MessageFns<ApplyPodResponse> = {
+  encode(message: ApplyPodResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pods) {
+      AppliedPod.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplyPodResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplyPodResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pods.push(AppliedPod.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApplyPodResponse {
+    return { pods: globalThis.Array.isArray(object?.pods) ? object.pods.map((e: any) => AppliedPod.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ApplyPodResponse): unknown {
+    const obj: any = {};
+    if (message.pods?.length) {
+      obj.pods = message.pods.map((e) => AppliedPod.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ApplyPodResponse>): ApplyPodResponse {
+    return ApplyPodResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ApplyPodResponse>): ApplyPodResponse {
+    const message = createBaseApplyPodResponse();
+    message.pods = object.pods?.map((e) => AppliedPod.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAppliedPod(): AppliedPod {
+  return { pod: undefined, action: "" };
+}
+
+export const AppliedPod: MessageFns<AppliedPod> = {
+  encode(message: AppliedPod, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pod !== undefined) {
+      Pod.encode(message.pod, writer.uint32(10).fork()).join();
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppliedPod {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppliedPod();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pod = Pod.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppliedPod {
+    return {
+      pod: isSet(object.pod) ? Pod.fromJSON(object.pod) : undefined,
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+    };
+  },
+
+  toJSON(message: AppliedPod): unknown {
+    const obj: any = {};
+    if (message.pod !== undefined) {
+      obj.pod = Pod.toJSON(message.pod);
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppliedPod>): AppliedPod {
+    return AppliedPod.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppliedPod>): AppliedPod {
+    const message = createBaseAppliedPod();
+    message.pod = (object.pod !== undefined && object.pod !== null) ? Pod.fromPartial(object.pod) : undefined;
+    message.action = object.action ?? "";
+    return message;
+  },
+};
+
+function createBaseDeletePodRequest(): DeletePodRequest {
+  return { namespace: "", name: "", gracePeriodSeconds: undefined };
+}
+
+export const DeletePodRequest: MessageFns<DeletePodRequest> = {
+  encode(message: DeletePodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.gracePeriodSeconds !== undefined) {
+      if (BigInt.asIntN(64, message.gracePeriodSeconds) !== message.gracePeriodSeconds) {
+        throw new globalThis.Error("value provided for field message.gracePeriodSeconds of type int64 too large");
+      }
+      writer.uint32(24).int64(message.gracePeriodSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.gracePeriodSeconds = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletePodRequest {
+    return {
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      gracePeriodSeconds: isSet(object.gracePeriodSeconds)
+        ? BigInt(object.gracePeriodSeconds)
+        : isSet(object.grace_period_seconds)
+        ? BigInt(object.grace_period_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: DeletePodRequest): unknown {
+    const obj: any = {};
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.gracePeriodSeconds !== undefined) {
+      obj.gracePeriodSeconds = message.gracePeriodSeconds.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeletePodRequest>): DeletePodRequest {
+    return DeletePodRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeletePodRequest>): DeletePodRequest {
+    const message = createBaseDeletePodRequest();
+    message.namespace = object.namespace ?? "";
+    message.name = object.name ?? "";
+    message.gracePeriodSeconds = (object.gracePeriodSeconds !== undefined && object.gracePeriodSeconds !== null)
+      ? BigInt(object.gracePeriodSeconds)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeletePodResponse(): DeletePodResponse {
+  return {};
+}
+
+export const DeletePodResponse: MessageFns<DeletePodResponse> = {
+  encode(_: DeletePodResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletePodResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletePodResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeletePodResponse {
+    return {};
+  },
+
+  toJSON(_: DeletePodResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeletePodResponse>): DeletePodResponse {
+    return DeletePodResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeletePodResponse>): DeletePodResponse {
+    const message = createBaseDeletePodResponse();
+    return message;
+  },
+};
+
+function createBaseGetPodRequest(): GetPodRequest {
+  return { namespace: "", name: "" };
+}
+
+export const GetPodRequest: MessageFns<GetPodRequest> = {
+  encode(message: GetPodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPodRequest {
+    return {
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: GetPodRequest): unknown {
+    const obj: any = {};
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPodRequest>): GetPodRequest {
+    return GetPodRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPodRequest>): GetPodRequest {
+    const message = createBaseGetPodRequest();
+    message.namespace = object.namespace ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseListPodsRequest(): ListPodsRequest {
+  return { namespace: "", labelSelector: "" };
+}
+
+export const ListPodsRequest: MessageFns<ListPodsRequest> = {
+  encode(message: ListPodsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.labelSelector !== "") {
+      writer.uint32(18).string(message.labelSelector);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPodsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPodsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.labelSelector = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPodsRequest {
+    return {
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      labelSelector: isSet(object.labelSelector)
+        ? globalThis.String(object.labelSelector)
+        : isSet(object.label_selector)
+        ? globalThis.String(object.label_selector)
+        : "",
+    };
+  },
+
+  toJSON(message: ListPodsRequest): unknown {
+    const obj: any = {};
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.labelSelector !== "") {
+      obj.labelSelector = message.labelSelector;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPodsRequest>): ListPodsRequest {
+    return ListPodsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPodsRequest>): ListPodsRequest {
+    const message = createBaseListPodsRequest();
+    message.namespace = object.namespace ?? "";
+    message.labelSelector = object.labelSelector ?? "";
+    return message;
+  },
+};
+
+function createBaseListPodsResponse(): ListPodsResponse {
+  return { pods: [] };
+}
+
+export const ListPodsResponse: MessageFns<ListPodsResponse> = {
+  encode(message: ListPodsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pods) {
+      Pod.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPodsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPodsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pods.push(Pod.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPodsResponse {
+    return { pods: globalThis.Array.isArray(object?.pods) ? object.pods.map((e: any) => Pod.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListPodsResponse): unknown {
+    const obj: any = {};
+    if (message.pods?.length) {
+      obj.pods = message.pods.map((e) => Pod.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListPodsResponse>): ListPodsResponse {
+    return ListPodsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListPodsResponse>): ListPodsResponse {
+    const message = createBaseListPodsResponse();
+    message.pods = object.pods?.map((e) => Pod.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWatchPodsRequest(): WatchPodsRequest {
+  return { namespace: "", includeEvents: false, replayEvents: false };
+}
+
+export const WatchPodsRequest: MessageFns<WatchPodsRequest> = {
+  encode(message: WatchPodsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.includeEvents !== false) {
+      writer.uint32(16).bool(message.includeEvents);
+    }
+    if (message.replayEvents !== false) {
+      writer.uint32(24).bool(message.replayEvents);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchPodsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchPodsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.includeEvents = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.replayEvents = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchPodsRequest {
+    return {
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      includeEvents: isSet(object.includeEvents)
+        ? globalThis.Boolean(object.includeEvents)
+        : isSet(object.include_events)
+        ? globalThis.Boolean(object.include_events)
+        : false,
+      replayEvents: isSet(object.replayEvents)
+        ? globalThis.Boolean(object.replayEvents)
+        : isSet(object.replay_events)
+        ? globalThis.Boolean(object.replay_events)
+        : false,
+    };
+  },
+
+  toJSON(message: WatchPodsRequest): unknown {
+    const obj: any = {};
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.includeEvents !== false) {
+      obj.includeEvents = message.includeEvents;
+    }
+    if (message.replayEvents !== false) {
+      obj.replayEvents = message.replayEvents;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchPodsRequest>): WatchPodsRequest {
+    return WatchPodsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchPodsRequest>): WatchPodsRequest {
+    const message = createBaseWatchPodsRequest();
+    message.namespace = object.namespace ?? "";
+    message.includeEvents = object.includeEvents ?? false;
+    message.replayEvents = object.replayEvents ?? false;
+    return message;
+  },
+};
+
+function createBaseWatchPodsResponse(): WatchPodsResponse {
+  return { type: "", pod: undefined, event: undefined };
+}
+
+export const WatchPodsResponse: MessageFns<WatchPodsResponse> = {
+  encode(message: WatchPodsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.pod !== undefined) {
+      Pod.encode(message.pod, writer.uint32(18).fork()).join();
+    }
+    if (message.event !== undefined) {
+      PodEvent.encode(message.event, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchPodsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchPodsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pod = Pod.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = PodEvent.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchPodsResponse {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      pod: isSet(object.pod) ? Pod.fromJSON(object.pod) : undefined,
+      event: isSet(object.event) ? PodEvent.fromJSON(object.event) : undefined,
+    };
+  },
+
+  toJSON(message: WatchPodsResponse): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.pod !== undefined) {
+      obj.pod = Pod.toJSON(message.pod);
+    }
+    if (message.event !== undefined) {
+      obj.event = PodEvent.toJSON(message.event);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchPodsResponse>): WatchPodsResponse {
+    return WatchPodsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchPodsResponse>): WatchPodsResponse {
+    const message = createBaseWatchPodsResponse();
+    message.type = object.type ?? "";
+    message.pod = (object.pod !== undefined && object.pod !== null) ? Pod.fromPartial(object.pod) : undefined;
+    message.event = (object.event !== undefined && object.event !== null)
+      ? PodEvent.fromPartial(object.event)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetNodeRequest(): GetNodeRequest {
+  return {};
+}
+
+export const GetNodeRequest: MessageFns<GetNodeRequest> = {
+  encode(_: GetNodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetNodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetNodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetNodeRequest {
+    return {};
+  },
+
+  toJSON(_: GetNodeRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetNodeRequest>): GetNodeRequest {
+    return GetNodeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetNodeRequest>): GetNodeRequest {
+    const message = createBaseGetNodeRequest();
+    return message;
+  },
+};
+
+function createBaseNodeInfo(): NodeInfo {
+  return {
+    name: "",
+    operatingSystem: "",
+    osImage: "",
+    kernelVersion: "",
+    architecture: "",
+    capacity: {},
+    allocatable: {},
+    berthVersion: "",
+    conditions: [],
+    podCount: 0,
+    containerRuntimeVersion: "",
+  };
+}
+
+export const NodeInfo: MessageFns<NodeInfo> = {
+  encode(message: NodeInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.operatingSystem !== "") {
+      writer.uint32(18).string(message.operatingSystem);
+    }
+    if (message.osImage !== "") {
+      writer.uint32(26).string(message.osImage);
+    }
+    if (message.kernelVersion !== "") {
+      writer.uint32(34).string(message.kernelVersion);
+    }
+    if (message.architecture !== "") {
+      writer.uint32(42).string(message.architecture);
+    }
+    globalThis.Object.entries(message.capacity).forEach(([key, value]: [string, string]) => {
+      NodeInfo_CapacityEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    globalThis.Object.entries(message.allocatable).forEach(([key, value]: [string, string]) => {
+      NodeInfo_AllocatableEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    if (message.berthVersion !== "") {
+      writer.uint32(66).string(message.berthVersion);
+    }
+    for (const v of message.conditions) {
+      NodeCondition.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.podCount !== 0) {
+      writer.uint32(80).int32(message.podCount);
+    }
+    if (message.containerRuntimeVersion !== "") {
+      writer.uint32(90).string(message.containerRuntimeVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.operatingSystem = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.osImage = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kernelVersion = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.architecture = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = NodeInfo_CapacityEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.capacity[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = NodeInfo_AllocatableEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.allocatable[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.berthVersion = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.conditions.push(NodeCondition.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.podCount = reader.int32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.containerRuntimeVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeInfo {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      operatingSystem: isSet(object.operatingSystem)
+        ? globalThis.String(object.operatingSystem)
+        : isSet(object.operating_system)
+        ? globalThis.String(object.operating_system)
+        : "",
+      osImage: isSet(object.osImage)
+        ? globalThis.String(object.osImage)
+        : isSet(object.os_image)
+        ? globalThis.String(object.os_image)
+        : "",
+      kernelVersion: isSet(object.kernelVersion)
+        ? globalThis.String(object.kernelVersion)
+        : isSet(object.kernel_version)
+        ? globalThis.String(object.kernel_version)
+        : "",
+      architecture: isSet(object.architecture) ? globalThis.String(object.architecture) : "",
+      capacity: isObject(object.capacity)
+        ? (globalThis.Object.entries(object.capacity) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      allocatable: isObject(object.allocatable)
+        ? (globalThis.Object.entries(object.allocatable) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      berthVersion: isSet(object.berthVersion)
+        ? globalThis.String(object.berthVersion)
+        : isSet(object.berth_version)
+        ? globalThis.String(object.berth_version)
+        : "",
+      conditions: globalThis.Array.isArray(object?.conditions)
+        ? object.conditions.map((e: any) => NodeCondition.fromJSON(e))
+        : [],
+      podCount: isSet(object.podCount)
+        ? globalThis.Number(object.podCount)
+        : isSet(object.pod_count)
+        ? globalThis.Number(object.pod_count)
+        : 0,
+      containerRuntimeVersion: isSet(object.containerRuntimeVersion)
+        ? globalThis.String(object.containerRuntimeVersion)
+        : isSet(object.container_runtime_version)
+        ? globalThis.String(object.container_runtime_version)
+        : "",
+    };
+  },
+
+  toJSON(message: NodeInfo): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.operatingSystem !== "") {
+      obj.operatingSystem = message.operatingSystem;
+    }
+    if (message.osImage !== "") {
+      obj.osImage = message.osImage;
+    }
+    if (message.kernelVersion !== "") {
+      obj.kernelVersion = message.kernelVersion;
+    }
+    if (message.architecture !== "") {
+      obj.architecture = message.architecture;
+    }
+    if (message.capacity) {
+      const entries = globalThis.Object.entries(message.capacity) as [string, string][];
+      if (entries.length > 0) {
+        obj.capacity = {};
+        entries.forEach(([k, v]) => {
+          obj.capacity[k] = v;
+        });
+      }
+    }
+    if (message.allocatable) {
+      const entries = globalThis.Object.entries(message.allocatable) as [string, string][];
+      if (entries.length > 0) {
+        obj.allocatable = {};
+        entries.forEach(([k, v]) => {
+          obj.allocatable[k] = v;
+        });
+      }
+    }
+    if (message.berthVersion !== "") {
+      obj.berthVersion = message.berthVersion;
+    }
+    if (message.conditions?.length) {
+      obj.conditions = message.conditions.map((e) => NodeCondition.toJSON(e));
+    }
+    if (message.podCount !== 0) {
+      obj.podCount = Math.round(message.podCount);
+    }
+    if (message.containerRuntimeVersion !== "") {
+      obj.containerRuntimeVersion = message.containerRuntimeVersion;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeInfo>): NodeInfo {
+    return NodeInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeInfo>): NodeInfo {
+    const message = createBaseNodeInfo();
+    message.name = object.name ?? "";
+    message.operatingSystem = object.operatingSystem ?? "";
+    message.osImage = object.osImage ?? "";
+    message.kernelVersion = object.kernelVersion ?? "";
+    message.architecture = object.architecture ?? "";
+    message.capacity = (globalThis.Object.entries(object.capacity ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.allocatable = (globalThis.Object.entries(object.allocatable ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.berthVersion = object.berthVersion ?? "";
+    message.conditions = object.conditions?.map((e) => NodeCondition.fromPartial(e)) || [];
+    message.podCount = object.podCount ?? 0;
+    message.containerRuntimeVersion = object.containerRuntimeVersion ?? "";
+    return message;
+  },
+};
+
+function createBaseNodeInfo_CapacityEntry(): NodeInfo_CapacityEntry {
+  return { key: "", value: "" };
+}
+
+export const NodeInfo_CapacityEntry: MessageFns<NodeInfo_CapacityEntry> = {
+  encode(message: NodeInfo_CapacityEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeInfo_CapacityEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeInfo_CapacityEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeInfo_CapacityEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: NodeInfo_CapacityEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeInfo_CapacityEntry>): NodeInfo_CapacityEntry {
+    return NodeInfo_CapacityEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeInfo_CapacityEntry>): NodeInfo_CapacityEntry {
+    const message = createBaseNodeInfo_CapacityEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseNodeInfo_AllocatableEntry(): NodeInfo_AllocatableEntry {
+  return { key: "", value: "" };
+}
+
+export const NodeInfo_AllocatableEntry: MessageFns<NodeInfo_AllocatableEntry> = {
+  encode(message: NodeInfo_AllocatableEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeInfo_AllocatableEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeInfo_AllocatableEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeInfo_AllocatableEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: NodeInfo_AllocatableEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeInfo_AllocatableEntry>): NodeInfo_AllocatableEntry {
+    return NodeInfo_AllocatableEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeInfo_AllocatableEntry>): NodeInfo_AllocatableEntry {
+    const message = createBaseNodeInfo_AllocatableEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseNodeCondition(): NodeCondition {
+  return { type: "", status: "", reason: "", message: "" };
+}
+
+export const NodeCondition: MessageFns<NodeCondition> = {
+  encode(message: NodeCondition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.status !== "") {
+      writer.uint32(18).string(message.status);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeCondition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeCondition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeCondition {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: NodeCondition): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeCondition>): NodeCondition {
+    return NodeCondition.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeCondition>): NodeCondition {
+    const message = createBaseNodeCondition();
+    message.type = object.type ?? "";
+    message.status = object.status ?? "";
+    message.reason = object.reason ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseGetEventsRequest(): GetEventsRequest {
+  return { namespace: "", name: "" };
+}
+
+export const GetEventsRequest: MessageFns<GetEventsRequest> = {
+  encode(message: GetEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetEventsRequest {
+    return {
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: GetEventsRequest): unknown {
+    const obj: any = {};
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetEventsRequest>): GetEventsRequest {
+    return GetEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetEventsRequest>): GetEventsRequest {
+    const message = createBaseGetEventsRequest();
+    message.namespace = object.namespace ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseGetEventsResponse(): GetEventsResponse {
+  return { events: [] };
+}
+
+export const GetEventsResponse: MessageFns<GetEventsResponse> = {
+  encode(message: GetEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      PodEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(PodEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetEventsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => PodEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetEventsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => PodEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetEventsResponse>): GetEventsResponse {
+    return GetEventsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetEventsResponse>): GetEventsResponse {
+    const message = createBaseGetEventsResponse();
+    message.events = object.events?.map((e) => PodEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePod(): Pod {
+  return {
+    metadata: undefined,
+    status: undefined,
+    source: undefined,
+    terminating: false,
+    initContainerNames: [],
+    containerNames: [],
+    restartPolicy: "",
+    nodeName: "",
+    podJson: "",
+  };
+}
+
+export const Pod: MessageFns<Pod> = {
+  encode(message: Pod, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadata !== undefined) {
+      PodMetadata.encode(message.metadata, writer.uint32(10).fork()).join();
+    }
+    if (message.status !== undefined) {
+      PodStatus.encode(message.status, writer.uint32(18).fork()).join();
+    }
+    if (message.source !== undefined) {
+      PodSource.encode(message.source, writer.uint32(26).fork()).join();
+    }
+    if (message.terminating !== false) {
+      writer.uint32(32).bool(message.terminating);
+    }
+    for (const v of message.initContainerNames) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.containerNames) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.restartPolicy !== "") {
+      writer.uint32(58).string(message.restartPolicy);
+    }
+    if (message.nodeName !== "") {
+      writer.uint32(66).string(message.nodeName);
+    }
+    if (message.podJson !== "") {
+      writer.uint32(122).string(message.podJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Pod {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePod();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadata = PodMetadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.status = PodStatus.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = PodSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.terminating = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.initContainerNames.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.containerNames.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.restartPolicy = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.nodeName = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.podJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Pod {
+    return {
+      metadata: isSet(object.metadata) ? PodMetadata.fromJSON(object.metadata) : undefined,
+      status: isSet(object.status) ? PodStatus.fromJSON(object.status) : undefined,
+      source: isSet(object.source) ? PodSource.fromJSON(object.source) : undefined,
+      terminating: isSet(object.terminating) ? globalThis.Boolean(object.terminating) : false,
+      initContainerNames: globalThis.Array.isArray(object?.initContainerNames)
+        ? object.initContainerNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.init_container_names)
+        ? object.init_container_names.map((e: any) => globalThis.String(e))
+        : [],
+      containerNames: globalThis.Array.isArray(object?.containerNames)
+        ? object.containerNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.container_names)
+        ? object.container_names.map((e: any) => globalThis.String(e))
+        : [],
+      restartPolicy: isSet(object.restartPolicy)
+        ? globalThis.String(object.restartPolicy)
+        : isSet(object.restart_policy)
+        ? globalThis.String(object.restart_policy)
+        : "",
+      nodeName: isSet(object.nodeName)
+        ? globalThis.String(object.nodeName)
+        : isSet(object.node_name)
+        ? globalThis.String(object.node_name)
+        : "",
+      podJson: isSet(object.podJson)
+        ? globalThis.String(object.podJson)
+        : isSet(object.pod_json)
+        ? globalThis.String(object.pod_json)
+        : "",
+    };
+  },
+
+  toJSON(message: Pod): unknown {
+    const obj: any = {};
+    if (message.metadata !== undefined) {
+      obj.metadata = PodMetadata.toJSON(message.metadata);
+    }
+    if (message.status !== undefined) {
+      obj.status = PodStatus.toJSON(message.status);
+    }
+    if (message.source !== undefined) {
+      obj.source = PodSource.toJSON(message.source);
+    }
+    if (message.terminating !== false) {
+      obj.terminating = message.terminating;
+    }
+    if (message.initContainerNames?.length) {
+      obj.initContainerNames = message.initContainerNames;
+    }
+    if (message.containerNames?.length) {
+      obj.containerNames = message.containerNames;
+    }
+    if (message.restartPolicy !== "") {
+      obj.restartPolicy = message.restartPolicy;
+    }
+    if (message.nodeName !== "") {
+      obj.nodeName = message.nodeName;
+    }
+    if (message.podJson !== "") {
+      obj.podJson = message.podJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Pod>): Pod {
+    return Pod.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Pod>): Pod {
+    const message = createBasePod();
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? PodMetadata.fromPartial(object.metadata)
+      : undefined;
+    message.status = (object.status !== undefined && object.status !== null)
+      ? PodStatus.fromPartial(object.status)
+      : undefined;
+    message.source = (object.source !== undefined && object.source !== null)
+      ? PodSource.fromPartial(object.source)
+      : undefined;
+    message.terminating = object.terminating ?? false;
+    message.initContainerNames = object.initContainerNames?.map((e) => e) || [];
+    message.containerNames = object.containerNames?.map((e) => e) || [];
+    message.restartPolicy = object.restartPolicy ?? "";
+    message.nodeName = object.nodeName ?? "";
+    message.podJson = object.podJson ?? "";
+    return message;
+  },
+};
+
+function createBasePodMetadata(): PodMetadata {
+  return { name: "", namespace: "", uid: "", labels: {}, annotations: {} };
+}
+
+export const PodMetadata: MessageFns<PodMetadata> = {
+  encode(message: PodMetadata, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.namespace !== "") {
+      writer.uint32(18).string(message.namespace);
+    }
+    if (message.uid !== "") {
+      writer.uint32(26).string(message.uid);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      PodMetadata_LabelsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    globalThis.Object.entries(message.annotations).forEach(([key, value]: [string, string]) => {
+      PodMetadata_AnnotationsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodMetadata {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodMetadata();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.uid = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = PodMetadata_LabelsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.labels[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = PodMetadata_AnnotationsEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.annotations[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PodMetadata {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      uid: isSet(object.uid) ? globalThis.String(object.uid) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      annotations: isObject(object.annotations)
+        ? (globalThis.Object.entries(object.annotations) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: PodMetadata): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.uid !== "") {
+      obj.uid = message.uid;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.annotations) {
+      const entries = globalThis.Object.entries(message.annotations) as [string, string][];
+      if (entries.length > 0) {
+        obj.annotations = {};
+        entries.forEach(([k, v]) => {
+          obj.annotations[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PodMetadata>): PodMetadata {
+    return PodMetadata.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PodMetadata>): PodMetadata {
+    const message = createBasePodMetadata();
+    message.name = object.name ?? "";
+    message.namespace = object.namespace ?? "";
+    message.uid = object.uid ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = (globalThis.Object.entries(object.annotations ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBasePodMetadata_LabelsEntry(): PodMetadata_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const PodMetadata_LabelsEntry: MessageFns<PodMetadata_LabelsEntry> = {
+  encode(message: PodMetadata_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodMetadata_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodMetadata_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PodMetadata_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: PodMetadata_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PodMetadata_LabelsEntry>): PodMetadata_LabelsEntry {
+    return PodMetadata_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PodMetadata_LabelsEntry>): PodMetadata_LabelsEntry {
+    const message = createBasePodMetadata_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBasePodMetadata_AnnotationsEntry(): PodMetadata_AnnotationsEntry {
+  return { key: "", value: "" };
+}
+
+export const PodMetadata_AnnotationsEntry: MessageFns<PodMetadata_AnnotationsEntry> = {
+  encode(message: PodMetadata_AnnotationsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodMetadata_AnnotationsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodMetadata_AnnotationsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PodMetadata_AnnotationsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: PodMetadata_AnnotationsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PodMetadata_AnnotationsEntry>): PodMetadata_AnnotationsEntry {
+    return PodMetadata_AnnotationsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PodMetadata_AnnotationsEntry>): PodMetadata_AnnotationsEntry {
+    const message = createBasePodMetadata_AnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBasePodSource(): PodSource {
+  return { kind: "", path: "" };
+}
+
+export const PodSource: MessageFns<PodSource> = {
+  encode(message: PodSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PodSource {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: PodSource): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PodSource>): PodSource {
+    return PodSource.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PodSource>): PodSource {
+    const message = createBasePodSource();
+    message.kind = object.kind ?? "";
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBasePodStatus(): PodStatus {
+  return {
+    phase: "",
+    conditions: [],
+    message: "",
+    reason: "",
+    hostIp: "",
+    podIp: "",
+    podIps: [],
+    startTime: "",
+    qosClass: "",
+    initContainerStatuses: [],
+    containerStatuses: [],
+  };
+}
+
+export const PodStatus: MessageFns<PodStatus> = {
+  encode(message: PodStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.phase !== "") {
+      writer.uint32(10).string(message.phase);
+    }
+    for (const v of message.conditions) {
+      PodCondition.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.message !== "") {
+      writer.uint32(26).string(message.message);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.hostIp !== "") {
+      writer.uint32(42).string(message.hostIp);
+    }
+    if (message.podIp !== "") {
+      writer.uint32(50).string(message.podIp);
+    }
+    for (const v of message.podIps) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.startTime !== "") {
+      writer.uint32(66).string(message.startTime);
+    }
+    if (message.qosClass !== "") {
+      writer.uint32(74).string(message.qosClass);
+    }
+    for (const v of message.initContainerStatuses) {
+      ContainerStatus.encode(v!, writer.uint32(82).fork()).join();
+    }
+    for (const v of message.containerStatuses) {
+      ContainerStatus.encode(v!, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.phase = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conditions.push(PodCondition.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hostIp = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.podIp = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.podIps.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.startTime = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.qosClass = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.initContainerStatuses.push(ContainerStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.containerStatuses.push(ContainerStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PodStatus {
+    return {
+      phase: isSet(object.phase) ? globalThis.String(object.phase) : "",
+      conditions: globalThis.Array.isArray(object?.conditions)
+        ? object.conditions.map((e: any) => PodCondition.fromJSON(e))
+        : [],
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      hostIp: isSet(object.hostIp)
+        ? globalThis.String(object.hostIp)
+        : isSet(object.host_ip)
+        ? globalThis.String(object.host_ip)
+        : "",
+      podIp: isSet(object.podIp)
+        ? globalThis.String(object.podIp)
+        : isSet(object.pod_ip)
+        ? globalThis.String(object.pod_ip)
+        : "",
+      podIps: globalThis.Array.isArray(object?.podIps)
+        ? object.podIps.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.pod_ips)
+        ? object.pod_ips.map((e: any) => globalThis.String(e))
+        : [],
+      startTime: isSet(object.startTime)
+        ? globalThis.String(object.startTime)
+        : isSet(object.start_time)
+        ? globalThis.String(object.start_time)
+        : "",
+      qosClass: isSet(object.qosClass)
+        ? globalThis.String(object.qosClass)
+        : isSet(object.qos_class)
+        ? globalThis.String(object.qos_class)
+        : "",
+      initContainerStatuses: globalThis.Array.isArray(object?.initContainerStatuses)
+        ? object.initContainerStatuses.map((e: any) => ContainerStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.init_container_statuses)
+        ? object.init_container_statuses.map((e: any) => ContainerStatus.fromJSON(e))
+        : [],
+      containerStatuses: globalThis.Array.isArray(object?.containerStatuses)
+        ? object.containerStatuses.map((e: any) => ContainerStatus.fromJSON(e))
+        : globalThis.Array.isArray(object?.container_statuses)
+        ? object.container_statuses.map((e: any) => ContainerStatus.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PodStatus): unknown {
+    const obj: any = {};
+    if (message.phase !== "") {
+      obj.phase = message.phase;
+    }
+    if (message.conditions?.length) {
+      obj.conditions = message.conditions.map((e) => PodCondition.toJSON(e));
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.hostIp !== "") {
+      obj.hostIp = message.hostIp;
+    }
+    if (message.podIp !== "") {
+      obj.podIp = message.podIp;
+    }
+    if (message.podIps?.length) {
+      obj.podIps = message.podIps;
+    }
+    if (message.startTime !== "") {
+      obj.startTime = message.startTime;
+    }
+    if (message.qosClass !== "") {
+      obj.qosClass = message.qosClass;
+    }
+    if (message.initContainerStatuses?.length) {
+      obj.initContainerStatuses = message.initContainerStatuses.map((e) => ContainerStatus.toJSON(e));
+    }
+    if (message.containerStatuses?.length) {
+      obj.containerStatuses = message.containerStatuses.map((e) => ContainerStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PodStatus>): PodStatus {
+    return PodStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PodStatus>): PodStatus {
+    const message = createBasePodStatus();
+    message.phase = object.phase ?? "";
+    message.conditions = object.conditions?.map((e) => PodCondition.fromPartial(e)) || [];
+    message.message = object.message ?? "";
+    message.reason = object.reason ?? "";
+    message.hostIp = object.hostIp ?? "";
+    message.podIp = object.podIp ?? "";
+    message.podIps = object.podIps?.map((e) => e) || [];
+    message.startTime = object.startTime ?? "";
+    message.qosClass = object.qosClass ?? "";
+    message.initContainerStatuses = object.initContainerStatuses?.map((e) => ContainerStatus.fromPartial(e)) || [];
+    message.containerStatuses = object.containerStatuses?.map((e) => ContainerStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePodCondition(): PodCondition {
+  return { type: "", status: "", lastTransitionTime: "", reason: "", message: "" };
+}
+
+export const PodCondition: MessageFns<PodCondition> = {
+  encode(message: PodCondition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.status !== "") {
+      writer.uint32(18).string(message.status);
+    }
+    if (message.lastTransitionTime !== "") {
+      writer.uint32(26).string(message.lastTransitionTime);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.message !== "") {
+      writer.uint32(42).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodCondition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodCondition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lastTransitionTime = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PodCondition {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      lastTransitionTime: isSet(object.lastTransitionTime)
+        ? globalThis.String(object.lastTransitionTime)
+        : isSet(object.last_transition_time)
+        ? globalThis.String(object.last_transition_time)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: PodCondition): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.lastTransitionTime !== "") {
+      obj.lastTransitionTime = message.lastTransitionTime;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PodCondition>): PodCondition {
+    return PodCondition.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PodCondition>): PodCondition {
+    const message = createBasePodCondition();
+    message.type = object.type ?? "";
+    message.status = object.status ?? "";
+    message.lastTransitionTime = object.lastTransitionTime ?? "";
+    message.reason = object.reason ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerStatus(): ContainerStatus {
+  return {
+    name: "",
+    state: undefined,
+    lastState: undefined,
+    ready: false,
+    started: false,
+    restartCount: 0,
+    image: "",
+    imageId: "",
+    containerId: "",
+  };
+}
+
+export const ContainerStatus: MessageFns<ContainerStatus> = {
+  encode(message: ContainerStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.state !== undefined) {
+      ContainerState.encode(message.state, writer.uint32(18).fork()).join();
+    }
+    if (message.lastState !== undefined) {
+      ContainerState.encode(message.lastState, writer.uint32(26).fork()).join();
+    }
+    if (message.ready !== false) {
+      writer.uint32(32).bool(message.ready);
+    }
+    if (message.started !== false) {
+      writer.uint32(40).bool(message.started);
+    }
+    if (message.restartCount !== 0) {
+      writer.uint32(48).int32(message.restartCount);
+    }
+    if (message.image !== "") {
+      writer.uint32(58).string(message.image);
+    }
+    if (message.imageId !== "") {
+      writer.uint32(66).string(message.imageId);
+    }
+    if (message.containerId !== "") {
+      writer.uint32(74).string(message.containerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = ContainerState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lastState = ContainerState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ready = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.started = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.restartCount = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStatus {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      state: isSet(object.state) ? ContainerState.fromJSON(object.state) : undefined,
+      lastState: isSet(object.lastState)
+        ? ContainerState.fromJSON(object.lastState)
+        : isSet(object.last_state)
+        ? ContainerState.fromJSON(object.last_state)
+        : undefined,
+      ready: isSet(object.ready) ? globalThis.Boolean(object.ready) : false,
+      started: isSet(object.started) ? globalThis.Boolean(object.started) : false,
+      restartCount: isSet(object.restartCount)
+        ? globalThis.Number(object.restartCount)
+        : isSet(object.restart_count)
+        ? globalThis.Number(object.restart_count)
+        : 0,
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ContainerStatus): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.state !== undefined) {
+      obj.state = ContainerState.toJSON(message.state);
+    }
+    if (message.lastState !== undefined) {
+      obj.lastState = ContainerState.toJSON(message.lastState);
+    }
+    if (message.ready !== false) {
+      obj.ready = message.ready;
+    }
+    if (message.started !== false) {
+      obj.started = message.started;
+    }
+    if (message.restartCount !== 0) {
+      obj.restartCount = Math.round(message.restartCount);
+    }
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerStatus>): ContainerStatus {
+    return ContainerStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerStatus>): ContainerStatus {
+    const message = createBaseContainerStatus();
+    message.name = object.name ?? "";
+    message.state = (object.state !== undefined && object.state !== null)
+      ? ContainerState.fromPartial(object.state)
+      : undefined;
+    message.lastState = (object.lastState !== undefined && object.lastState !== null)
+      ? ContainerState.fromPartial(object.lastState)
+      : undefined;
+    message.ready = object.ready ?? false;
+    message.started = object.started ?? false;
+    message.restartCount = object.restartCount ?? 0;
+    message.image = object.image ?? "";
+    message.imageId = object.imageId ?? "";
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerState(): ContainerState {
+  return { state: undefined };
+}
+
+export const ContainerState: MessageFns<ContainerState> = {
+  encode(message: ContainerState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.state?.$case) {
+      case "waiting":
+        ContainerStateWaiting.encode(message.state.value, writer.uint32(10).fork()).join();
+        break;
+      case "running":
+        ContainerStateRunning.encode(message.state.value, writer.uint32(18).fork()).join();
+        break;
+      case "terminated":
+        ContainerStateTerminated.encode(message.state.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = { $case: "waiting", value: ContainerStateWaiting.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = { $case: "running", value: ContainerStateRunning.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = { $case: "terminated", value: ContainerStateTerminated.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerState {
+    return {
+      state: isSet(object.waiting)
+        ? { $case: "waiting", value: ContainerStateWaiting.fromJSON(object.waiting) }
+        : isSet(object.running)
+        ? { $case: "running", value: ContainerStateRunning.fromJSON(object.running) }
+        : isSet(object.terminated)
+        ? { $case: "terminated", value: ContainerStateTerminated.fromJSON(object.terminated) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ContainerState): unknown {
+    const obj: any = {};
+    if (message.state?.$case === "waiting") {
+      obj.waiting = ContainerStateWaiting.toJSON(message.state.value);
+    } else if (message.state?.$case === "running") {
+      obj.running = ContainerStateRunning.toJSON(message.state.value);
+    } else if (message.state?.$case === "terminated") {
+      obj.terminated = ContainerStateTerminated.toJSON(message.state.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerState>): ContainerState {
+    return ContainerState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerState>): ContainerState {
+    const message = createBaseContainerState();
+    switch (object.state?.$case) {
+      case "waiting": {
+        if (object.state?.value !== undefined && object.state?.value !== null) {
+          message.state = { $case: "waiting", value: ContainerStateWaiting.fromPartial(object.state.value) };
+        }
+        break;
+      }
+      case "running": {
+        if (object.state?.value !== undefined && object.state?.value !== null) {
+          message.state = { $case: "running", value: ContainerStateRunning.fromPartial(object.state.value) };
+        }
+        break;
+      }
+      case "terminated": {
+        if (object.state?.value !== undefined && object.state?.value !== null) {
+          message.state = { $case: "terminated", value: ContainerStateTerminated.fromPartial(object.state.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseContainerStateWaiting(): ContainerStateWaiting {
+  return { reason: "", message: "" };
+}
+
+export const ContainerStateWaiting: MessageFns<ContainerStateWaiting> = {
+  encode(message: ContainerStateWaiting, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStateWaiting {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStateWaiting();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStateWaiting {
+    return {
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: ContainerStateWaiting): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerStateWaiting>): ContainerStateWaiting {
+    return ContainerStateWaiting.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerStateWaiting>): ContainerStateWaiting {
+    const message = createBaseContainerStateWaiting();
+    message.reason = object.reason ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerStateRunning(): ContainerStateRunning {
+  return { startedAt: "" };
+}
+
+export const ContainerStateRunning: MessageFns<ContainerStateRunning> = {
+  encode(message: ContainerStateRunning, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startedAt !== "") {
+      writer.uint32(10).string(message.startedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStateRunning {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStateRunning();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startedAt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStateRunning {
+    return {
+      startedAt: isSet(object.startedAt)
+        ? globalThis.String(object.startedAt)
+        : isSet(object.started_at)
+        ? globalThis.String(object.started_at)
+        : "",
+    };
+  },
+
+  toJSON(message: ContainerStateRunning): unknown {
+    const obj: any = {};
+    if (message.startedAt !== "") {
+      obj.startedAt = message.startedAt;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerStateRunning>): ContainerStateRunning {
+    return ContainerStateRunning.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerStateRunning>): ContainerStateRunning {
+    const message = createBaseContainerStateRunning();
+    message.startedAt = object.startedAt ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerStateTerminated(): ContainerStateTerminated {
+  return { exitCode: 0, signal: 0, reason: "", message: "", startedAt: "", finishedAt: "", containerId: "" };
+}
+
+export const ContainerStateTerminated: MessageFns<ContainerStateTerminated> = {
+  encode(message: ContainerStateTerminated, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exitCode !== 0) {
+      writer.uint32(8).int32(message.exitCode);
+    }
+    if (message.signal !== 0) {
+      writer.uint32(16).int32(message.signal);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    if (message.startedAt !== "") {
+      writer.uint32(42).string(message.startedAt);
+    }
+    if (message.finishedAt !== "") {
+      writer.uint32(50).string(message.finishedAt);
+    }
+    if (message.containerId !== "") {
+      writer.uint32(58).string(message.containerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStateTerminated {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStateTerminated();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.signal = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.startedAt = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.finishedAt = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStateTerminated {
+    return {
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      signal: isSet(object.signal) ? globalThis.Number(object.signal) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      startedAt: isSet(object.startedAt)
+        ? globalThis.String(object.startedAt)
+        : isSet(object.started_at)
+        ? globalThis.String(object.started_at)
+        : "",
+      finishedAt: isSet(object.finishedAt)
+        ? globalThis.String(object.finishedAt)
+        : isSet(object.finished_at)
+        ? globalThis.String(object.finished_at)
+        : "",
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ContainerStateTerminated): unknown {
+    const obj: any = {};
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.signal !== 0) {
+      obj.signal = Math.round(message.signal);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.startedAt !== "") {
+      obj.startedAt = message.startedAt;
+    }
+    if (message.finishedAt !== "") {
+      obj.finishedAt = message.finishedAt;
+    }
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerStateTerminated>): ContainerStateTerminated {
+    return ContainerStateTerminated.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerStateTerminated>): ContainerStateTerminated {
+    const message = createBaseContainerStateTerminated();
+    message.exitCode = object.exitCode ?? 0;
+    message.signal = object.signal ?? 0;
+    message.reason = object.reason ?? "";
+    message.message = object.message ?? "";
+    message.startedAt = object.startedAt ?? "";
+    message.finishedAt = object.finishedAt ?? "";
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
+};
+
+function createBasePodEvent(): PodEvent {
+  return { time: "", type: "", reason: "", message: "", pod: undefined, fieldPath: "", count: 0 };
+}
+
+export const PodEvent: MessageFns<PodEvent> = {
+  encode(message: PodEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.time !== "") {
+      writer.uint32(10).string(message.time);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    if (message.pod !== undefined) {
+      PodReference.encode(message.pod, writer.uint32(42).fork()).join();
+    }
+    if (message.fieldPath !== "") {
+      writer.uint32(50).string(message.fieldPath);
+    }
+    if (message.count !== 0) {
+      writer.uint32(56).int32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.time = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pod = PodReference.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.fieldPath = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PodEvent {
+    return {
+      time: isSet(object.time) ? globalThis.String(object.time) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      pod: isSet(object.pod) ? PodReference.fromJSON(object.pod) : undefined,
+      fieldPath: isSet(object.fieldPath)
+        ? globalThis.String(object.fieldPath)
+        : isSet(object.field_path)
+        ? globalThis.String(object.field_path)
+        : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: PodEvent): unknown {
+    const obj: any = {};
+    if (message.time !== "") {
+      obj.time = message.time;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.pod !== undefined) {
+      obj.pod = PodReference.toJSON(message.pod);
+    }
+    if (message.fieldPath !== "") {
+      obj.fieldPath = message.fieldPath;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PodEvent>): PodEvent {
+    return PodEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PodEvent>): PodEvent {
+    const message = createBasePodEvent();
+    message.time = object.time ?? "";
+    message.type = object.type ?? "";
+    message.reason = object.reason ?? "";
+    message.message = object.message ?? "";
+    message.pod = (object.pod !== undefined && object.pod !== null) ? PodReference.fromPartial(object.pod) : undefined;
+    message.fieldPath = object.fieldPath ?? "";
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBasePodReference(): PodReference {
+  return { namespace: "", name: "", uid: "" };
+}
+
+export const PodReference: MessageFns<PodReference> = {
+  encode(message: PodReference, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.uid !== "") {
+      writer.uint32(26).string(message.uid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PodReference {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePodReference();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.uid = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PodReference {
+    return {
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      uid: isSet(object.uid) ? globalThis.String(object.uid) : "",
+    };
+  },
+
+  toJSON(message: PodReference): unknown {
+    const obj: any = {};
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.uid !== "") {
+      obj.uid = message.uid;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PodReference>): PodReference {
+    return PodReference.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PodReference>): PodReference {
+    const message = createBasePodReference();
+    message.namespace = object.namespace ?? "";
+    message.name = object.name ?? "";
+    message.uid = object.uid ?? "";
+    return message;
+  },
+};
+
 /** Node-local image operations that CRI has no RPC for. */
 export type ImagesService = typeof ImagesService;
 export const ImagesService = {
@@ -317,11 +5039,23 @@ export const ImagesService = {
     responseSerialize: (value: ImportImageResponse): Buffer => Buffer.from(ImportImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ImportImageResponse => ImportImageResponse.decode(value),
   },
+  /** Pulls an image from its registry, streaming per-layer progress; the last message is `done`. */
+  pullImage: {
+    path: "/berth.v1.Images/PullImage" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: PullImageRequest): Buffer => Buffer.from(PullImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PullImageRequest => PullImageRequest.decode(value),
+    responseSerialize: (value: PullImageProgress): Buffer => Buffer.from(PullImageProgress.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PullImageProgress => PullImageProgress.decode(value),
+  },
 } as const;
 
 export interface ImagesServer extends UntypedServiceImplementation {
   /** Loads every image of an OCI image layout directory on the node into berth's store. */
   importImage: handleUnaryCall<ImportImageRequest, ImportImageResponse>;
+  /** Pulls an image from its registry, streaming per-layer progress; the last message is `done`. */
+  pullImage: handleServerStreamingCall<PullImageRequest, PullImageProgress>;
 }
 
 export interface ImagesClient extends Client {
@@ -341,11 +5075,235 @@ export interface ImagesClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportImageResponse) => void,
   ): ClientUnaryCall;
+  /** Pulls an image from its registry, streaming per-layer progress; the last message is `done`. */
+  pullImage(request: PullImageRequest, options?: Partial<CallOptions>): ClientReadableStream<PullImageProgress>;
+  pullImage(
+    request: PullImageRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<PullImageProgress>;
 }
 
 export const ImagesClient = makeGenericClientConstructor(ImagesService, "berth.v1.Images") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ImagesClient;
   service: typeof ImagesService;
+  serviceName: string;
+};
+
+/**
+ * The node's pods, as an orchestrator hands them over: whole Kubernetes Pod manifests in,
+ * Kubernetes-shaped status and events out. Pods from the static manifests folder are shown
+ * too, but only their file changes them.
+ */
+export type NodeService = typeof NodeService;
+export const NodeService = {
+  /**
+   * Validates a manifest (YAML or JSON, one or more v1 Pod documents) and adds or updates
+   * each pod, matched by namespace/name. Nothing is applied unless every document is valid.
+   * Errors: INVALID_ARGUMENT naming every field at fault; FAILED_PRECONDITION for a pod that
+   * a static manifest file owns, or whose uid differs from the running pod's.
+   */
+  applyPod: {
+    path: "/berth.v1.Node/ApplyPod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ApplyPodRequest): Buffer => Buffer.from(ApplyPodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ApplyPodRequest => ApplyPodRequest.decode(value),
+    responseSerialize: (value: ApplyPodResponse): Buffer => Buffer.from(ApplyPodResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ApplyPodResponse => ApplyPodResponse.decode(value),
+  },
+  /** Graceful deletion (preStop, TERM, grace period, KILL); answers once the pod is gone. */
+  deletePod: {
+    path: "/berth.v1.Node/DeletePod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeletePodRequest): Buffer => Buffer.from(DeletePodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeletePodRequest => DeletePodRequest.decode(value),
+    responseSerialize: (value: DeletePodResponse): Buffer => Buffer.from(DeletePodResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeletePodResponse => DeletePodResponse.decode(value),
+  },
+  getPod: {
+    path: "/berth.v1.Node/GetPod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPodRequest): Buffer => Buffer.from(GetPodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPodRequest => GetPodRequest.decode(value),
+    responseSerialize: (value: Pod): Buffer => Buffer.from(Pod.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Pod => Pod.decode(value),
+  },
+  listPods: {
+    path: "/berth.v1.Node/ListPods" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPodsRequest): Buffer => Buffer.from(ListPodsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPodsRequest => ListPodsRequest.decode(value),
+    responseSerialize: (value: ListPodsResponse): Buffer => Buffer.from(ListPodsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPodsResponse => ListPodsResponse.decode(value),
+  },
+  /**
+   * First every current pod as ADDED (then, with replay_events, the recent events), then
+   * each change and event as it happens, until the client cancels.
+   */
+  watchPods: {
+    path: "/berth.v1.Node/WatchPods" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchPodsRequest): Buffer => Buffer.from(WatchPodsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchPodsRequest => WatchPodsRequest.decode(value),
+    responseSerialize: (value: WatchPodsResponse): Buffer => Buffer.from(WatchPodsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchPodsResponse => WatchPodsResponse.decode(value),
+  },
+  getNode: {
+    path: "/berth.v1.Node/GetNode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetNodeRequest): Buffer => Buffer.from(GetNodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetNodeRequest => GetNodeRequest.decode(value),
+    responseSerialize: (value: NodeInfo): Buffer => Buffer.from(NodeInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NodeInfo => NodeInfo.decode(value),
+  },
+  /** Recent events (bounded history), oldest first. */
+  getEvents: {
+    path: "/berth.v1.Node/GetEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetEventsRequest): Buffer => Buffer.from(GetEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetEventsRequest => GetEventsRequest.decode(value),
+    responseSerialize: (value: GetEventsResponse): Buffer => Buffer.from(GetEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetEventsResponse => GetEventsResponse.decode(value),
+  },
+} as const;
+
+export interface NodeServer extends UntypedServiceImplementation {
+  /**
+   * Validates a manifest (YAML or JSON, one or more v1 Pod documents) and adds or updates
+   * each pod, matched by namespace/name. Nothing is applied unless every document is valid.
+   * Errors: INVALID_ARGUMENT naming every field at fault; FAILED_PRECONDITION for a pod that
+   * a static manifest file owns, or whose uid differs from the running pod's.
+   */
+  applyPod: handleUnaryCall<ApplyPodRequest, ApplyPodResponse>;
+  /** Graceful deletion (preStop, TERM, grace period, KILL); answers once the pod is gone. */
+  deletePod: handleUnaryCall<DeletePodRequest, DeletePodResponse>;
+  getPod: handleUnaryCall<GetPodRequest, Pod>;
+  listPods: handleUnaryCall<ListPodsRequest, ListPodsResponse>;
+  /**
+   * First every current pod as ADDED (then, with replay_events, the recent events), then
+   * each change and event as it happens, until the client cancels.
+   */
+  watchPods: handleServerStreamingCall<WatchPodsRequest, WatchPodsResponse>;
+  getNode: handleUnaryCall<GetNodeRequest, NodeInfo>;
+  /** Recent events (bounded history), oldest first. */
+  getEvents: handleUnaryCall<GetEventsRequest, GetEventsResponse>;
+}
+
+export interface NodeClient extends Client {
+  /**
+   * Validates a manifest (YAML or JSON, one or more v1 Pod documents) and adds or updates
+   * each pod, matched by namespace/name. Nothing is applied unless every document is valid.
+   * Errors: INVALID_ARGUMENT naming every field at fault; FAILED_PRECONDITION for a pod that
+   * a static manifest file owns, or whose uid differs from the running pod's.
+   */
+  applyPod(
+    request: ApplyPodRequest,
+    callback: (error: ServiceError | null, response: ApplyPodResponse) => void,
+  ): ClientUnaryCall;
+  applyPod(
+    request: ApplyPodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ApplyPodResponse) => void,
+  ): ClientUnaryCall;
+  applyPod(
+    request: ApplyPodRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ApplyPodResponse) => void,
+  ): ClientUnaryCall;
+  /** Graceful deletion (preStop, TERM, grace period, KILL); answers once the pod is gone. */
+  deletePod(
+    request: DeletePodRequest,
+    callback: (error: ServiceError | null, response: DeletePodResponse) => void,
+  ): ClientUnaryCall;
+  deletePod(
+    request: DeletePodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeletePodResponse) => void,
+  ): ClientUnaryCall;
+  deletePod(
+    request: DeletePodRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeletePodResponse) => void,
+  ): ClientUnaryCall;
+  getPod(request: GetPodRequest, callback: (error: ServiceError | null, response: Pod) => void): ClientUnaryCall;
+  getPod(
+    request: GetPodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Pod) => void,
+  ): ClientUnaryCall;
+  getPod(
+    request: GetPodRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Pod) => void,
+  ): ClientUnaryCall;
+  listPods(
+    request: ListPodsRequest,
+    callback: (error: ServiceError | null, response: ListPodsResponse) => void,
+  ): ClientUnaryCall;
+  listPods(
+    request: ListPodsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPodsResponse) => void,
+  ): ClientUnaryCall;
+  listPods(
+    request: ListPodsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPodsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * First every current pod as ADDED (then, with replay_events, the recent events), then
+   * each change and event as it happens, until the client cancels.
+   */
+  watchPods(request: WatchPodsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchPodsResponse>;
+  watchPods(
+    request: WatchPodsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchPodsResponse>;
+  getNode(request: GetNodeRequest, callback: (error: ServiceError | null, response: NodeInfo) => void): ClientUnaryCall;
+  getNode(
+    request: GetNodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: NodeInfo) => void,
+  ): ClientUnaryCall;
+  getNode(
+    request: GetNodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: NodeInfo) => void,
+  ): ClientUnaryCall;
+  /** Recent events (bounded history), oldest first. */
+  getEvents(
+    request: GetEventsRequest,
+    callback: (error: ServiceError | null, response: GetEventsResponse) => void,
+  ): ClientUnaryCall;
+  getEvents(
+    request: GetEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetEventsResponse) => void,
+  ): ClientUnaryCall;
+  getEvents(
+    request: GetEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetEventsResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const NodeClient = makeGenericClientConstructor(NodeService, "berth.v1.Node") as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): NodeClient;
+  service: typeof NodeService;
   serviceName: string;
 };
 
@@ -357,6 +5315,10 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

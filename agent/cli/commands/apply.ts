@@ -38,7 +38,8 @@ Exit status: 0 applied, 1 refused (invalid manifest, ...), 2 agent unreachable.`
         for (const { source, text } of manifests) {
           try {
             const { pods } = await api.applyPod({ manifest: text, sourceName: source });
-            for (const { pod, action } of pods) process.stdout.write(`pod/${pod?.metadata?.name ?? "?"} ${action}\n`);
+            for (const { pod, action } of pods)
+              process.stdout.write(`pod/${pod?.metadata?.name ?? "?"} ${action}\n`);
           } catch (err) {
             const grpc = err as Partial<ServiceError>;
             // An unreachable agent fails every file alike: stop at once (exit status 2).
@@ -64,7 +65,8 @@ async function readManifests(names: readonly string[]): Promise<Manifest[]> {
     } else if ((await stat(name)).isDirectory()) {
       const files = (await readdir(name)).filter((f) => MANIFEST_NAME.test(f) && !f.startsWith(".")).sort();
       if (files.length === 0) throw new Error(`${name}: no *.yaml, *.yml or *.json file in this folder`);
-      for (const f of files) manifests.push({ source: join(name, f), text: await readFile(join(name, f), "utf8") });
+      for (const f of files)
+        manifests.push({ source: join(name, f), text: await readFile(join(name, f), "utf8") });
     } else {
       manifests.push({ source: name, text: await readFile(name, "utf8") });
     }

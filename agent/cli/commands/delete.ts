@@ -15,7 +15,10 @@ export const registerDelete: RegisterCommand = (program, ctx) => {
     .description("delete pods gracefully (preStop hooks, SIGTERM, grace period, SIGKILL)")
     .argument("<pod...>", 'pod names ("web", "pod/web" or "pod web")')
     .option("-n, --namespace <namespace>", "namespace", "default")
-    .option("--grace-period <seconds>", "seconds to wait after SIGTERM (default: the pod's own); 0 kills at once")
+    .option(
+      "--grace-period <seconds>",
+      "seconds to wait after SIGTERM (default: the pod's own); 0 kills at once",
+    )
     .option("--timeout <seconds>", "how long to wait for the pod to be gone", "600")
     .addHelpText(
       "after",
@@ -30,7 +33,8 @@ Examples:
 Exit status: 0 deleted, 1 refused (unknown pod, static pod), 2 agent unreachable.`,
     )
     .action(async (args: string[], opts: DeleteFlags) => {
-      const grace = opts.gracePeriod === undefined ? undefined : wholeSeconds(opts.gracePeriod, "--grace-period");
+      const grace =
+        opts.gracePeriod === undefined ? undefined : wholeSeconds(opts.gracePeriod, "--grace-period");
       const timeout = wholeSeconds(opts.timeout ?? "600", "--timeout");
       await withNodeApi(ctx.endpoint(), async (api) => {
         for (const name of podNames(args)) {

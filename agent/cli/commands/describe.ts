@@ -20,7 +20,10 @@ Examples:
     )
     .action(async (args: string[], opts: { namespace: string }) =>
       withNodeApi(ctx.endpoint(), async (api) => {
-        const nodeName = await api.getNode().then((n) => n.name, () => undefined);
+        const nodeName = await api.getNode().then(
+          (n) => n.name,
+          () => undefined,
+        );
         const names = podNames(args);
         for (const [i, name] of names.entries()) {
           const pod = await api.getPod({ namespace: opts.namespace, name });

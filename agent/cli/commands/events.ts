@@ -43,14 +43,20 @@ Examples:
       await withNodeApi(ctx.endpoint(), async (api) => {
         if (!opts.watch) {
           const { events } = await api.getEvents({ namespace, name });
-          if (format === "json" || format === "yaml") return void process.stdout.write(structured(events, format));
+          if (format === "json" || format === "yaml")
+            return void process.stdout.write(structured(events, format));
           if (events.length === 0) {
             const where = opts.allNamespaces ? "" : ` in ${opts.namespace} namespace`;
             return void process.stderr.write(`No events found${where}.\n`);
           }
           const now = Date.now();
           return void process.stdout.write(
-            colourTable(columns.headers, events.map((e) => columns.row(e, now)), paint, columns.colour),
+            colourTable(
+              columns.headers,
+              events.map((e) => columns.row(e, now)),
+              paint,
+              columns.colour,
+            ),
           );
         }
         await watchEvents(api, namespace, name, format, paint, columns);
@@ -65,7 +71,14 @@ interface EventColumns {
 }
 
 function eventColumns(allNamespaces: boolean): EventColumns {
-  const headers = [...(allNamespaces ? ["NAMESPACE"] : []), "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"];
+  const headers = [
+    ...(allNamespaces ? ["NAMESPACE"] : []),
+    "LAST SEEN",
+    "TYPE",
+    "REASON",
+    "OBJECT",
+    "MESSAGE",
+  ];
   const typeColumn = headers.indexOf("TYPE");
   return {
     headers,

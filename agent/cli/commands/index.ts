@@ -13,6 +13,7 @@ import { registerInspect } from "./inspect.js";
 import { registerInstall } from "./install.js";
 import { registerLogs } from "./logs.js";
 import { registerPods } from "./pods.js";
+import { registerPull } from "./pull.js";
 import { registerStats } from "./stats.js";
 
 export const COMMANDS: RegisterCommand[] = [
@@ -23,6 +24,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerDescribe,
   registerEvents,
   registerImages,
+  registerPull,
   registerExec,
   registerLogs,
   registerInspect,

@@ -32,7 +32,8 @@ interface UninstallFlags {
 
 function positiveInt(value: string, flag: string): number {
   const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new Error(`${flag} must be a positive integer, not "${value}"`);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new Error(`${flag} must be a positive integer, not "${value}"`);
   return number;
 }
 
@@ -60,7 +61,8 @@ export const registerInstall: RegisterCommand = (program) => {
           nodeBinary: flags.node,
           mainScript: MAIN_SCRIPT,
           watchdogSec: positiveInt(flags.watchdogSec, "--watchdog-sec"),
-          delegateSubgroup: flags.delegateSubgroup ?? (version !== undefined && version >= DELEGATE_SUBGROUP_SINCE),
+          delegateSubgroup:
+            flags.delegateSubgroup ?? (version !== undefined && version >= DELEGATE_SUBGROUP_SINCE),
         },
       });
       for (const path of report.written) process.stdout.write(`wrote ${path}\n`);

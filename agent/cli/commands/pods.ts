@@ -53,12 +53,23 @@ Examples:
           labelSelector: opts.selector ?? "",
         });
         if (format === "json" || format === "yaml")
-          return void process.stdout.write(structured(pods.map((p) => podFromJson(p.podJson)), format));
+          return void process.stdout.write(
+            structured(
+              pods.map((p) => podFromJson(p.podJson)),
+              format,
+            ),
+          );
         if (pods.length === 0) {
           const where = opts.allNamespaces ? "" : ` in ${opts.namespace} namespace`;
           return void process.stderr.write(`No resources found${where}.\n`);
         }
-        const nodeName = format === "wide" ? await api.getNode().then((n) => n.name, () => "") : "";
+        const nodeName =
+          format === "wide"
+            ? await api.getNode().then(
+                (n) => n.name,
+                () => "",
+              )
+            : "";
         const now = Date.now();
         const headers = [
           ...(opts.allNamespaces ? ["NAMESPACE"] : []),

@@ -1,6 +1,6 @@
 // `berth stats` and `berth top`: CPU and memory of containers, from the CRI stats RPCs
 // (the agent's stats collector), named from ListContainers and ListPodSandbox.
-import { Option } from "commander";
+import { InvalidArgumentError as CommanderArgumentError, Option } from "commander";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ServiceError } from "@grpc/grpc-js";
 import { type Container, type ContainerStats, type PodSandbox } from "../../../cri/api/generated/api.js";
@@ -49,7 +49,9 @@ export const registerStats: RegisterCommand = (program, ctx) => {
     .option("-w, --watch", "refresh until interrupted")
     .option("--interval <seconds>", "seconds between refreshes with --watch", parseInterval, 2)
     .action(async (refs: string[], opts: StatsOptions) =>
-      ctx.withCri((cri) => runStats(cri, refs, opts, { sortByCpu: opts.watch === true })),
+      ctx.withCri((cri) =>
+        runStats(cri, refs, opts, { sortByCpu: opts.watch === true, title: "berth stats" }),
+      ),
     );
 
   program
@@ -59,14 +61,20 @@ export const registerStats: RegisterCommand = (program, ctx) => {
     .option("--interval <seconds>", "seconds between refreshes", parseInterval, 2)
     .action(async (refs: string[], opts: { interval: number }) =>
       ctx.withCri((cri) =>
-        runStats(cri, refs, { output: "table", watch: true, interval: opts.interval }, { sortByCpu: true }),
+        runStats(
+          cri,
+          refs,
+          { output: "table", watch: true, interval: opts.interval },
+          { sortByCpu: true, title: "berth top" },
+        ),
       ),
     );
 };
 
 function parseInterval(value: string): number {
   const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`invalid --interval "${value}": expected seconds > 0`);
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new CommanderArgumentError("expected a number of seconds above 0");
   return n;
 }
 
@@ -74,7 +82,7 @@ async function runStats(
   cri: CriClients,
   refs: string[],
   opts: StatsOptions,
-  view: { sortByCpu: boolean },
+  view: { sortByCpu: boolean; title: string },
 ): Promise<void> {
   const previous = new Map<string, CpuSample>();
   const snapshot = async (): Promise<string> => {
@@ -92,10 +100,10 @@ async function runStats(
     process.stdout.write(await snapshot());
     return;
   }
-  await watch(snapshot, opts.interval * 1000);
+  await watch(snapshot, opts.interval * 1000, view.title);
 }
 
-async function fetchStats(
+export async function fetchStats(
   cri: CriClients,
 ): Promise<{ stats: ContainerStats[]; containers: Container[]; sandboxes: PodSandbox[] }> {
   try {
@@ -202,7 +210,7 @@ export function renderStats(rows: StatsRow[]): string {
  * Prints `snapshot` every interval until q, Ctrl-C or SIGTERM. On a terminal the screen is
  * cleared and redrawn; into a pipe or file each snapshot follows the last.
  */
-async function watch(snapshot: () => Promise<string>, intervalMs: number): Promise<void> {
+async function watch(snapshot: () => Promise<string>, intervalMs: number, title: string): Promise<void> {
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once("SIGINT", onSignal);
@@ -225,7 +233,7 @@ async function watch(snapshot: () => Promise<string>, intervalMs: number): Promi
       const text = await snapshot();
       if (stop.signal.aborted) break;
       if (tty) {
-        const heading = `berth top  ${new Date().toLocaleTimeString()}  every ${intervalMs / 1000}s${keys ? "  (q quits)" : ""}\n\n`;
+        const heading = `${title}  ${new Date().toLocaleTimeString()}  every ${intervalMs / 1000}s${keys ? "  (q quits)" : ""}\n\n`;
         process.stdout.write(CLEAR_SCREEN + heading + text);
       } else {
         process.stdout.write(text + "\n");

@@ -1,5 +1,6 @@
 // The CRI stats RPCs on real containers: the collector reads their cgroups on this host and
 // the RPCs answer from its cache.
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
 import type { PodSandboxConfig } from "../../../../cri/api/generated/api.js";
@@ -16,7 +17,8 @@ describe("CRI stats on real containers", () => {
   let writer: string;
 
   async function runPod(name: string) {
-    const config = sandboxConfig(name);
+    // Log paths are relative to the pod's log directory: keep them inside the test's root.
+    const config = sandboxConfig(name, { logDirectory: join(h.root, "logs", name) });
     const { podSandboxId } = await h.cri.runtime.runPodSandbox({ config, runtimeHandler: "" });
     return { id: podSandboxId, config };
   }

@@ -21,7 +21,7 @@ import {
   writeHostsToml,
   type RunningRegistry,
   type RunningTokenServer,
-} from "./registry-harness.js";
+} from "../../../../helpers/registry-harness.js";
 
 const USER = "berth-user";
 const PASSWORD = "s3cret-Passw0rd";

@@ -26,7 +26,7 @@ import {
   type ProxyOptions,
   type RunningProxy,
   type RunningRegistry,
-} from "./registry-harness.js";
+} from "../../../../helpers/registry-harness.js";
 
 const HOSTILE_KINDS: HostileKind[] = ["dotdot-path", "symlink-parent", "hardlink-out", "device-node"];
 
@@ -167,6 +167,18 @@ describe("passing failures", () => {
     expect(proxy!.count(`/blobs/${layer}`)).toBe(3);
     // random() = 1: the full ceiling, 250 ms then 500 ms.
     expect(pauses).toEqual([250, 500]);
+  });
+
+  it("retries a download that stalls mid-way, after the idle timeout", async () => {
+    const layer = image.layerDigests[0]!;
+    const host = await viaProxy(
+      { stall: { match: (p) => p.endsWith(`/blobs/${layer}`), afterBytes: 10_000, times: 1 } },
+      { idleTimeoutMs: 300 },
+    );
+    const result = await puller!.pull(`${host}/fail/app:v1`);
+    expect(result.imageRef).toBe(image.imageId);
+    expect(proxy!.count(`/blobs/${layer}`)).toBe(2);
+    expect(pauses).toHaveLength(1);
   });
 
   it("honours Retry-After on 429", async () => {

@@ -19,7 +19,7 @@ import {
   writeHostsToml,
   type RunningProxy,
   type RunningRegistry,
-} from "./registry-harness.js";
+} from "../../../../helpers/registry-harness.js";
 
 let work: string;
 let image: BuiltImage;

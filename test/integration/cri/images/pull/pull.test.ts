@@ -23,7 +23,7 @@ import {
   type MultiPlatformLayout,
   type RunningProxy,
   type RunningRegistry,
-} from "./registry-harness.js";
+} from "../../../../helpers/registry-harness.js";
 
 let work: string;
 let registry: RunningRegistry;

@@ -11,14 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify as toYaml } from "yaml";
-import { sha256Digest } from "../../../../../cri/images/digest.js";
-import { MediaType } from "../../../../../cri/images/media-types.js";
-import { hostPlatform, type Platform } from "../../../../../cri/images/platform.js";
-import {
-  buildBusyboxImage,
-  type BuiltImage,
-  type BusyboxImageOptions,
-} from "../../../../helpers/oci-image.js";
+import { sha256Digest } from "../../cri/images/digest.js";
+import { MediaType } from "../../cri/images/media-types.js";
+import { hostPlatform, type Platform } from "../../cri/images/platform.js";
+import { buildBusyboxImage, type BuiltImage, type BusyboxImageOptions } from "./oci-image.js";
 
 export const REGISTRY_BINARY = "/usr/bin/docker-registry";
 const LOOPBACK = "127.0.0.1";
@@ -79,9 +75,11 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
   const log = await open(join(dir, "registry.log"), "w");
   const child = spawn(REGISTRY_BINARY, ["serve", configFile], { stdio: ["ignore", log.fd, log.fd] });
   await log.close();
+  let spawnError: Error | undefined;
+  child.on("error", (err) => (spawnError = err));
   const scheme = opts.tls ? "https" : "http";
   const registry: RunningRegistry = {
-    pid: child.pid!,
+    pid: child.pid ?? -1,
     port,
     host: `${LOOPBACK}:${port}`,
     url: `${scheme}://${LOOPBACK}:${port}`,
@@ -89,7 +87,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
     stop: () => stopChild(child, dir),
   };
   try {
-    await waitUntilServing(child, port, opts.tls !== undefined, dir);
+    await waitUntilServing(child, port, opts.tls !== undefined, dir, () => spawnError);
   } catch (err) {
     await registry.stop();
     throw err;
@@ -97,9 +95,18 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
   return registry;
 }
 
-async function waitUntilServing(child: ChildProcess, port: number, tls: boolean, dir: string): Promise<void> {
+async function waitUntilServing(
+  child: ChildProcess,
+  port: number,
+  tls: boolean,
+  dir: string,
+  spawnError: () => Error | undefined,
+): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
+    const failed = spawnError();
+    if (failed)
+      throw new Error(`cannot run ${REGISTRY_BINARY} (Debian package docker-registry): ${failed.message}`);
     if (child.exitCode !== null) {
       const log = await readFile(join(dir, "registry.log"), "utf8").catch(() => "");
       throw new Error(`docker-registry exited with ${child.exitCode}: ${log}`);
@@ -125,7 +132,7 @@ function probe(port: number): Promise<number> {
 }
 
 async function stopChild(child: ChildProcess, dir?: string): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     process.kill(child.pid!, "SIGTERM");
     const timer = setTimeout(() => {
@@ -135,19 +142,6 @@ async function stopChild(child: ChildProcess, dir?: string): Promise<void> {
     clearTimeout(timer);
   }
   if (dir) await rm(dir, { recursive: true, force: true });
-}
-
-let policyFile: Promise<string> | undefined;
-
-/** skopeo's signature policy, accepting anything: the tests push their own unsigned images. */
-function skopeoPolicy(): Promise<string> {
-  policyFile ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), "berth-skopeo-"));
-    const file = join(dir, "policy.json");
-    await writeFile(file, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
-    return file;
-  })();
-  return policyFile;
 }
 
 export interface PushOptions {
@@ -166,9 +160,9 @@ export async function pushLayout(
   repoAndTag: string,
   opts: PushOptions = {},
 ): Promise<void> {
+  // The tests push their own unsigned images: no signature policy applies.
   await execa("skopeo", [
-    "--policy",
-    await skopeoPolicy(),
+    "--insecure-policy",
     "copy",
     "--quiet",
     "--dest-tls-verify=false",
@@ -182,8 +176,7 @@ export async function pushLayout(
 /** Copies an image out of a registry into an OCI layout with skopeo (the benchmark's yardstick). */
 export async function skopeoPull(source: string, layoutDir: string, creds?: string): Promise<void> {
   await execa("skopeo", [
-    "--policy",
-    await skopeoPolicy(),
+    "--insecure-policy",
     "copy",
     "--quiet",
     "--src-tls-verify=false",
@@ -270,6 +263,9 @@ export interface ProxyOptions {
   tamper?: (path: string) => boolean;
   /** Answer the first `times` requests whose path matches with `status` instead of forwarding. */
   fail?: { match: (path: string) => boolean; status: number; times: number; retryAfter?: string };
+  /** For the first `times` GETs whose path matches, send the head and `afterBytes` of the body,
+   * then go silent with the connection open (a stalled download). */
+  stall?: { match: (path: string) => boolean; afterBytes: number; times: number };
 }
 
 export interface RunningProxy {
@@ -285,6 +281,7 @@ export interface RunningProxy {
 export async function startProxy(upstreamPort: number, opts: ProxyOptions = {}): Promise<RunningProxy> {
   const requests: string[] = [];
   let failuresLeft = opts.fail?.times ?? 0;
+  let stallsLeft = opts.stall?.times ?? 0;
   const server = http.createServer((req, res) => {
     const path = req.url ?? "/";
     if (req.method === "GET") requests.push(path);
@@ -294,7 +291,12 @@ export async function startProxy(upstreamPort: number, opts: ProxyOptions = {}):
       res.end();
       return;
     }
-    forward(req, res, upstreamPort, req.method === "GET" && (opts.tamper?.(path) ?? false));
+    let stallAt: number | undefined;
+    if (opts.stall && stallsLeft > 0 && req.method === "GET" && opts.stall.match(path)) {
+      stallsLeft--;
+      stallAt = opts.stall.afterBytes;
+    }
+    forward(req, res, upstreamPort, req.method === "GET" && (opts.tamper?.(path) ?? false), stallAt);
   });
   await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
   const port = (server.address() as { port: number }).port;
@@ -307,7 +309,13 @@ export async function startProxy(upstreamPort: number, opts: ProxyOptions = {}):
   };
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, upstreamPort: number, tamper: boolean): void {
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  upstreamPort: number,
+  tamper: boolean,
+  stallAt?: number,
+): void {
   const upstream = http.request(
     {
       host: LOOPBACK,
@@ -327,10 +335,18 @@ function forward(req: IncomingMessage, res: ServerResponse, upstreamPort: number
           chunk = Buffer.from(chunk);
           chunk[target - offset] = chunk[target - offset]! ^ 0xff;
         }
+        if (stallAt !== undefined && offset + chunk.byteLength > stallAt) {
+          res.write(chunk.subarray(0, Math.max(0, stallAt - offset)));
+          offset = stallAt;
+          up.destroy();
+          return;
+        }
         offset += chunk.byteLength;
         res.write(chunk);
       });
-      up.on("end", () => res.end());
+      up.on("end", () => {
+        if (stallAt === undefined) res.end();
+      });
       up.on("error", () => res.destroy());
     },
   );

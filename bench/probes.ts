@@ -1,0 +1,213 @@
+// What probing costs the agent: CPU and RSS of this process (the PodManager and the berth
+// runtime run in it, as in the daemon) over a measurement window, with N pods that each have
+// an HTTP readiness probe every 1 s and an exec liveness probe every 10 s, beside the same
+// pods without probes. Exec probes run `runc exec` in child processes, whose own CPU is not
+// the agent's and is not counted here.
+//   node dist/bench/probes.js [seconds] [pods]     (defaults: 60 s, 100 pods; env BENCH_PROBE_SECONDS, BENCH_PROBE_PODS)
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { pathToFileURL } from "node:url";
+import { silentLogger } from "../common/logger.js";
+import { validatePod } from "../agent/podspec/parse.js";
+import type { PodSpec } from "../agent/podspec/types.js";
+import { PodManager } from "../agent/pods/pod-manager.js";
+import { inProcessClients } from "../agent/runtime-client.js";
+import { startHarness, type Harness } from "../test/helpers/runtime-harness.js";
+import { percentile } from "./stats-util.js";
+
+interface Scenario {
+  name: string;
+  probes: boolean;
+}
+
+interface Result {
+  scenario: string;
+  pods: number;
+  seconds: number;
+  cpuPercent: number;
+  rssMedianMiB: number;
+  rssMaxMiB: number;
+  heapMedianMiB: number;
+  probeRunsPerSecond: number;
+  startSeconds: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function benchPod(index: number, image: string, port: number, probes: boolean): PodSpec {
+  const serve = `mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 127.0.0.1:${port} -h /www`;
+  return validatePod({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: `bench-${index}`,
+      namespace: "bench",
+      uid: `bench-${index}-${randomBytes(4).toString("hex")}`,
+    },
+    spec: {
+      // Without CNI, pods get a loopback-only network namespace: the probes reach httpd on the host's.
+      hostNetwork: true,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: "httpd",
+          image,
+          command: ["sh", "-c", serve],
+          ...(probes && {
+            readinessProbe: { httpGet: { port, path: "/index.html" }, periodSeconds: 1 },
+            livenessProbe: { exec: { command: ["true"] }, periodSeconds: 10 },
+          }),
+        },
+      ],
+    },
+  });
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function runScenario(
+  h: Harness,
+  image: string,
+  scenario: Scenario,
+  pods: number,
+  seconds: number,
+): Promise<Result> {
+  const clients = inProcessClients(h.runtime);
+  const manager = new PodManager({
+    runtime: clients.runtime,
+    images: clients.images,
+    logger: silentLogger(),
+    stateDir: join(h.root, `agent-${scenario.probes ? "probes" : "plain"}`),
+    podLogsDir: join(h.root, "logs"),
+    cgroupRoot: h.cgroupRoot,
+    cgroups: h.runtime.deps.cgroups,
+    nodeName: "bench",
+    hostIPs: ["127.0.0.1"],
+    sourcesReadyDelayMs: 3_600_000,
+  });
+  await manager.start();
+  let probeRuns = 0;
+  manager.onProbe(() => probeRuns++);
+  const started = Date.now();
+  try {
+    const ports = await Promise.all(Array.from({ length: pods }, () => freePort()));
+    await Promise.all(
+      ports.map((port, i) => manager.apply(benchPod(i, image, port, scenario.probes), { kind: "api" })),
+    );
+    const ready = (): boolean =>
+      manager.list().length === pods &&
+      manager.list().every((p) => p.status.conditions.some((c) => c.type === "Ready" && c.status === "True"));
+    await waitUntil(ready, 10 * 60_000, `${pods} pods Ready`);
+    const startSeconds = (Date.now() - started) / 1000;
+    // Let the first-run jitter of the probes and the start-up work die down.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+
+    const rss: number[] = [];
+    const heap: number[] = [];
+    const cpuBefore = process.cpuUsage();
+    const wallBefore = process.hrtime.bigint();
+    const runsBefore = probeRuns;
+    for (let i = 0; i < seconds; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const memory = process.memoryUsage();
+      rss.push(memory.rss / 1024 / 1024);
+      heap.push(memory.heapUsed / 1024 / 1024);
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const wallSeconds = Number(process.hrtime.bigint() - wallBefore) / 1e9;
+    return {
+      scenario: scenario.name,
+      pods,
+      seconds: wallSeconds,
+      cpuPercent: ((cpu.user + cpu.system) / 1e6 / wallSeconds) * 100,
+      rssMedianMiB: percentile(rss, 50),
+      rssMaxMiB: Math.max(...rss),
+      heapMedianMiB: percentile(heap, 50),
+      probeRunsPerSecond: (probeRuns - runsBefore) / wallSeconds,
+      startSeconds,
+    };
+  } finally {
+    await Promise.all(manager.list().map((p) => manager.delete(p.metadata.namespace, p.metadata.name, 0)));
+    await manager.stop();
+  }
+}
+
+function printResults(results: Result[]): void {
+  const header = [
+    "scenario",
+    "pods",
+    "window",
+    "agent CPU",
+    "RSS median",
+    "RSS max",
+    "heap median",
+    "probe runs/s",
+    "start all",
+  ];
+  const lines = results.map((r) => [
+    r.scenario,
+    String(r.pods),
+    `${r.seconds.toFixed(0)} s`,
+    `${r.cpuPercent.toFixed(1)} %`,
+    `${r.rssMedianMiB.toFixed(0)} MiB`,
+    `${r.rssMaxMiB.toFixed(0)} MiB`,
+    `${r.heapMedianMiB.toFixed(0)} MiB`,
+    r.probeRunsPerSecond.toFixed(1),
+    `${r.startSeconds.toFixed(0)} s`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
+  console.log(
+    "\nagent cost of probes (CPU of this process: pod workers + in-process runtime; 1 CPU = 100 %)",
+  );
+  for (const line of [header, ...lines]) console.log(line.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  "));
+}
+
+/** A positive number from the command line or the environment (run.js passes a bench name as argv[2]). */
+function setting(arg: string | undefined, env: string | undefined, fallback: number): number {
+  for (const value of [arg, env]) {
+    const n = Number(value);
+    if (value !== undefined && Number.isFinite(n) && n > 0) return n;
+  }
+  return fallback;
+}
+
+export async function main(
+  seconds: number = setting(process.argv[2], process.env.BENCH_PROBE_SECONDS, 60),
+  pods: number = setting(process.argv[3], process.env.BENCH_PROBE_PODS, 100),
+): Promise<void> {
+  const h = await startHarness();
+  const results: Result[] = [];
+  try {
+    const image = await h.importBusybox();
+    for (const scenario of [
+      { name: "no probes", probes: false },
+      { name: "readiness httpGet 1s + liveness exec 10s", probes: true },
+    ]) {
+      results.push(await runScenario(h, image, scenario, pods, seconds));
+    }
+  } finally {
+    await h.runtime.deps.cgroups.remove(`${h.cgroupRoot}/pods`).catch(() => undefined);
+    await h.cleanup();
+  }
+  printResults(results);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  await main();
+}

@@ -1,0 +1,48 @@
+// The config file `berth install` writes when none exists: every field at its default,
+// commented out, with a line on what it does. The file as written changes nothing; an
+// operator uncomments what they mean to change.
+import { stringify as toYaml } from "yaml";
+import { defaultConfig, type AgentConfig } from "../agent/config.js";
+
+// Fields without a note are still written, with their default.
+const FIELD_NOTES: Partial<Record<keyof AgentConfig, string>> = {
+  socket: "gRPC socket serving CRI (runtime.v1) and berth.v1; root only.",
+  stateDir: "Persistent state: sandbox, container and image records, layers, snapshots.",
+  runDir: "Runtime state that dies with the host: runc state, netns binds, exit files.",
+  cgroupRoot:
+    "Parent cgroup of pods. A relative path nests under the agent's own cgroup; left at its\n" +
+    "default under systemd with DelegateSubgroup= (systemd 254+), pods go to <unit cgroup>/pods.",
+  logLevel: "trace, debug, info, warn or error. `systemctl reload berth` applies a change.",
+  cni:
+    "Pod networking with CNI plugins. Without a network config in confDir, a bridge network\n" +
+    "(defaultBridge, defaultSubnet, masquerading when defaultIpMasq) is written there.",
+  runcBinary: "OCI runtime.",
+  conmonBinary: "Container monitor: holds each container's stdio and records its exit code.",
+  http: "/healthz, /metrics and /stats/summary; loopback only by default (no authentication).",
+  statsIntervalSeconds: "How often the stats collector reads every container's cgroup.",
+};
+
+function commented(text: string): string {
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((line) => (line === "" ? "#" : `# ${line}`))
+    .join("\n");
+}
+
+export function renderDefaultConfig(defaults: AgentConfig = defaultConfig()): string {
+  const sections = (Object.keys(defaults) as (keyof AgentConfig)[]).map((key) => {
+    const note = FIELD_NOTES[key];
+    const value = commented(toYaml({ [key]: defaults[key] }));
+    return note === undefined ? value : `${commented(note)}\n${value}`;
+  });
+  return (
+    [
+      commented(
+        "berth agent configuration. Every field has a default, shown commented out below;\n" +
+          "BERTH_* environment variables and `berth agent` flags override this file.",
+      ),
+      ...sections,
+    ].join("\n\n") + "\n"
+  );
+}

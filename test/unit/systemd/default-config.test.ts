@@ -1,0 +1,40 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultConfig, loadConfig } from "../../../agent/config.js";
+import { renderDefaultConfig } from "../../../systemd/default-config.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "berth-default-config-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function load(text: string) {
+  const path = join(dir, "config.yaml");
+  await writeFile(path, text);
+  return loadConfig({ path, required: true, env: {} });
+}
+
+describe("renderDefaultConfig", () => {
+  it("changes nothing as written: every line is a comment", async () => {
+    const text = renderDefaultConfig();
+    expect(text.split("\n").filter((line) => line !== "" && !line.startsWith("#"))).toEqual([]);
+    expect(await load(text)).toEqual(defaultConfig());
+  });
+
+  it("documents real fields: uncommenting every setting gives the defaults again", async () => {
+    // Settings are the commented lines in YAML shape ("# key: value", "#   nested: value", "#     - item").
+    const uncommented = renderDefaultConfig()
+      .split("\n")
+      .filter((line) => /^# ( *[A-Za-z]+:( .*)?| +- .*)$/.test(line))
+      .map((line) => line.slice(2))
+      .join("\n");
+    expect(uncommented).toContain("cgroupRoot: /berth");
+    expect(uncommented).toContain("cni:");
+    expect(await load(uncommented)).toEqual(defaultConfig());
+  });
+});
