@@ -20,6 +20,8 @@ export interface PodNetwork {
   status(): Promise<{ ready: boolean; reason?: string; message?: string }>;
   setUp(input: PodNetworkInput & { netnsPath: string }): Promise<{ ips: string[] }>;
   tearDown(input: PodNetworkInput & { netnsPath?: string }): Promise<void>;
+  /** CNI CHECK: the attachment made by setUp is still as it was; throws otherwise. */
+  check(input: PodNetworkInput & { netnsPath: string }): Promise<void>;
 }
 
 export interface PodNetworkInput {

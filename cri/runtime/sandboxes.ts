@@ -251,11 +251,29 @@ export class SandboxManager {
         continue;
       }
       if (record.state === "ready" && !(await this.infraRunning(record))) {
-        record.state = "notready";
-        await this.deps.sandboxStore.save(record);
-        this.deps.logger.warn({ sandbox: record.id }, "infra process is gone: sandbox is not ready");
+        await this.markNotReady(record, "infra process is gone: sandbox is not ready");
+      } else if (record.state === "ready" && !(await this.networkIntact(record))) {
+        await this.markNotReady(record, "pod network failed its CNI CHECK: sandbox is not ready");
       }
     }
+  }
+
+  /** CNI CHECK of a recovered sandbox's network; true when there is nothing to check. */
+  private async networkIntact(record: SandboxRecord): Promise<boolean> {
+    if (!this.deps.network || !record.netnsPath) return true;
+    try {
+      await this.deps.network.check({ ...networkInput(record), netnsPath: record.netnsPath });
+      return true;
+    } catch (err) {
+      this.deps.logger.warn({ err, sandbox: record.id }, "CNI CHECK failed");
+      return false;
+    }
+  }
+
+  private async markNotReady(record: SandboxRecord, why: string): Promise<void> {
+    record.state = "notready";
+    await this.deps.sandboxStore.save(record);
+    this.deps.logger.warn({ sandbox: record.id }, why);
   }
 
   private async infraRunning(record: SandboxRecord): Promise<boolean> {

@@ -8,7 +8,7 @@ import { readdir, readFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { connect } from "node:net";
 import { execa } from "execa";
-import { PortMapping, Protocol } from "../../../../cri/api/generated/api.js";
+import { PodSandboxState, PortMapping, Protocol } from "../../../../cri/api/generated/api.js";
 import { CniManager } from "../../../../cri/network/cni-network.js";
 import { silentLogger } from "../../../../common/logger.js";
 import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
@@ -113,6 +113,23 @@ describe("pod networking through CRI with the real CNI plugins", () => {
 
     await h.cri.runtime.removePodSandbox({ podSandboxId: web.podSandboxId });
     await h.cri.runtime.removePodSandbox({ podSandboxId: client.podSandboxId });
+  });
+
+  it("on restart, a sandbox whose network no longer passes CNI CHECK is NOT_READY; healthy ones stay READY", async () => {
+    const healthy = await pod("healthy", ["sleep", "1000"]);
+    const broken = await pod("broken", ["sleep", "1000"]);
+    const brokenNetns = (
+      await h.cri.runtime.podSandboxStatus({ podSandboxId: broken.podSandboxId, verbose: true })
+    ).info;
+    const netnsPath = (JSON.parse(brokenNetns.info!) as { netnsPath: string }).netnsPath;
+    await execa("nsenter", [`--net=${netnsPath}`, "ip", "link", "del", "eth0"]);
+    await h.stop();
+    await h.restart();
+    const state = async (id: string) =>
+      (await h.cri.runtime.podSandboxStatus({ podSandboxId: id, verbose: false })).status?.state;
+    expect(await state(healthy.podSandboxId)).toBe(PodSandboxState.SANDBOX_READY);
+    expect(await state(broken.podSandboxId)).toBe(PodSandboxState.SANDBOX_NOTREADY);
+    for (const p of [healthy, broken]) await h.cri.runtime.removePodSandbox({ podSandboxId: p.podSandboxId });
   });
 
   it("NetworkReady is true with a usable network config", async () => {
