@@ -9,6 +9,7 @@ import {
   type UntypedServiceImplementation,
   type sendUnaryData,
 } from "@grpc/grpc-js";
+import { once } from "node:events";
 import { toGrpcStatus, UnimplementedError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 
@@ -85,7 +86,8 @@ async function serveStream(
     if (!call) throw new UnimplementedError(rpc);
     for await (const item of call(stream.request, abort.signal) as AsyncIterable<unknown>) {
       if (abort.signal.aborted) break;
-      stream.write(item);
+      // Wait for a slow client instead of letting grpc-js buffer without bound.
+      if (!stream.write(item)) await once(stream, "drain", { signal: abort.signal });
     }
     stream.end();
     observe?.(abort.signal.aborted ? status.CANCELLED : status.OK, elapsedMs(started) / 1000);

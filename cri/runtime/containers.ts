@@ -76,7 +76,10 @@ export class ContainerManager implements SandboxContainerOps {
           reason: "",
           message: "",
           // CRI: log_path is relative to the sandbox's log_directory; with either unset there is no log file.
-          logPath: config.logPath && sandbox.config.logDirectory ? join(sandbox.config.logDirectory, config.logPath) : "",
+          logPath:
+            config.logPath && sandbox.config.logDirectory
+              ? join(sandbox.config.logDirectory, config.logPath)
+              : "",
           bundleDir,
           cgroupsPath: `${sandbox.cgroupParent}/${id}`,
           stopSignal: signalName(config.stopSignal) ?? (image.config.stopSignal || "SIGTERM"),
@@ -115,7 +118,10 @@ export class ContainerManager implements SandboxContainerOps {
         await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
         const { droppedByHost } = containerCapabilities(config.linux?.securityContext, this.deps.host);
         if (droppedByHost.length > 0) {
-          log.warn({ capabilities: droppedByHost }, "capabilities outside the host's bounding set were not granted");
+          log.warn(
+            { capabilities: droppedByHost },
+            "capabilities outside the host's bounding set were not granted",
+          );
         }
 
         const logPath = record.logPath || join(bundleDir, "container.log");
