@@ -702,10 +702,12 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
     capabilities: caps.capabilities,
     noNewPrivileges: (sc?.noNewPrivs ?? false) || (input.defaultNoNewPrivileges && !privileged),
   };
-  if (resources) {
-    const oomScoreAdj = int64ToNumber(resources.oomScoreAdj, "config.linux.resources.oom_score_adj");
-    process.oomScoreAdj = clampOomScoreAdj(oomScoreAdj, host);
-  }
+  // Always set: otherwise the container inherits conmon's score, which is the agent's
+  // (berth's unit protects itself with -999, which no container should share).
+  const requestedOomScoreAdj = resources
+    ? int64ToNumber(resources.oomScoreAdj, "config.linux.resources.oom_score_adj")
+    : 0;
+  process.oomScoreAdj = clampOomScoreAdj(requestedOomScoreAdj, host);
   const linux: Linux = {
     cgroupsPath: input.cgroupsPath,
     namespaces: containerNamespaces(config, sandbox, input.targetPid),

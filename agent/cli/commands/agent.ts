@@ -26,18 +26,21 @@ export const registerAgent: RegisterCommand = (program) => {
     .option("--log-level <level>", "log level: trace, debug, info, warn, error")
     .option("--no-cni", "no pod network: sandboxes get loopback only")
     .action(async (opts: AgentFlags) => {
-      const config = await loadConfig({
-        path: opts.config,
-        required: opts.config !== undefined,
-        overrides: {
-          socket: opts.socket,
-          stateDir: opts.stateDir,
-          runDir: opts.runDir,
-          cgroupRoot: opts.cgroupRoot,
-          logLevel: opts.logLevel,
-          cni: opts.cni ? undefined : { enabled: false },
-        },
-      });
-      await runAgent(config, createLogger(config.logLevel));
+      const load = () =>
+        loadConfig({
+          path: opts.config,
+          required: opts.config !== undefined,
+          overrides: {
+            socket: opts.socket,
+            stateDir: opts.stateDir,
+            runDir: opts.runDir,
+            cgroupRoot: opts.cgroupRoot,
+            logLevel: opts.logLevel,
+            cni: opts.cni ? undefined : { enabled: false },
+          },
+        });
+      const config = await load();
+      // SIGHUP re-reads the same sources, so flags keep applying after a reload.
+      await runAgent(config, createLogger(config.logLevel), { reloadConfig: load });
     });
 };

@@ -283,7 +283,8 @@ describe("buildContainerSpec: process", () => {
     expect(await adj(-999n)).toBe(-100);
     expect(await adj(-100n)).toBe(-100);
     expect(await adj(300n)).toBe(300);
-    expect((await build()).process?.oomScoreAdj).toBeUndefined();
+    // Unset means 0 (clamped), never the agent's own inherited score.
+    expect((await build()).process?.oomScoreAdj).toBe(0);
     expect(clampOomScoreAdj(1000, { ...HOST, minOomScoreAdj: 0 })).toBe(1000);
   });
 });
