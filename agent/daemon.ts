@@ -31,7 +31,6 @@ import { nodeServiceBinding, startStaticPods } from "./node-api/front-ends.js";
 // systemd integration: readiness, watchdog, status, SIGHUP reload, delegated cgroup.
 import { loadConfig } from "./config.js";
 import { applyReloadedConfig, describeAgent, prepareAgentService } from "../systemd/agent-service.js";
-import { ServiceLifecycle } from "../systemd/service.js";
 
 export interface RunningAgent {
   runtime: BerthRuntime;
@@ -203,14 +202,15 @@ export async function runAgent(
   options: RunAgentOptions = {},
 ): Promise<void> {
   // --- systemd integration (systemd/agent-service.ts, systemd/service.ts): begin ---
-  // Before the runtime starts: no child (runc, conmon) may inherit NOTIFY_SOCKET, and in a
-  // delegated cgroup the pods' cgroup root is settled, the agent moved if need be.
+  // Before the runtime starts: no child (runc, conmon) may inherit NOTIFY_SOCKET, SIGHUP is
+  // taken, and in a delegated cgroup the pods' cgroup root is settled (the agent moved if
+  // need be).
   const service = await prepareAgentService(config, logger);
+  const { lifecycle } = service;
   const agent = await startAgent(service.config, logger);
   let inForce = config;
-  const lifecycle = new ServiceLifecycle({
-    notifier: service.notifier,
-    logger,
+  // READY=1: the socket serves by now.
+  await lifecycle.started({
     describe: () => describeAgent(agent.runtime.runtimeService),
     reload: async () => {
       const next = await (options.reloadConfig ?? (() => loadConfig()))();
@@ -219,8 +219,6 @@ export async function runAgent(
       return reloaded.summary;
     },
   });
-  // READY=1: the socket serves by now.
-  await lifecycle.started();
   // --- systemd integration: end ---
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {

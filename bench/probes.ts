@@ -1,8 +1,9 @@
 // What probing costs the agent: CPU and RSS of this process (the PodManager and the berth
 // runtime run in it, as in the daemon) over a measurement window, with N pods that each have
 // an HTTP readiness probe every 1 s and an exec liveness probe every 10 s, beside the same
-// pods without probes. Exec probes run `runc exec` in child processes, whose own CPU is not
-// the agent's and is not counted here.
+// pods without probes (and with the HTTP probe alone, to tell the two kinds apart). Exec probes
+// run `runc exec` in child processes, whose own CPU is not the agent's and is not counted here;
+// spawning them is.
 //   node dist/bench/probes.js [seconds] [pods]     (defaults: 60 s, 100 pods; env BENCH_PROBE_SECONDS, BENCH_PROBE_PODS)
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -18,7 +19,8 @@ import { percentile } from "./stats-util.js";
 
 interface Scenario {
   name: string;
-  probes: boolean;
+  readiness: boolean;
+  liveness: boolean;
 }
 
 interface Result {
@@ -44,7 +46,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function benchPod(index: number, image: string, port: number, probes: boolean): PodSpec {
+function benchPod(index: number, image: string, port: number, scenario: Scenario): PodSpec {
   const serve = `mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 127.0.0.1:${port} -h /www`;
   return validatePod({
     apiVersion: "v1",
@@ -63,10 +65,10 @@ function benchPod(index: number, image: string, port: number, probes: boolean): 
           name: "httpd",
           image,
           command: ["sh", "-c", serve],
-          ...(probes && {
+          ...(scenario.readiness && {
             readinessProbe: { httpGet: { port, path: "/index.html" }, periodSeconds: 1 },
-            livenessProbe: { exec: { command: ["true"] }, periodSeconds: 10 },
           }),
+          ...(scenario.liveness && { livenessProbe: { exec: { command: ["true"] }, periodSeconds: 10 } }),
         },
       ],
     },
@@ -93,7 +95,7 @@ async function runScenario(
     runtime: clients.runtime,
     images: clients.images,
     logger: silentLogger(),
-    stateDir: join(h.root, `agent-${scenario.probes ? "probes" : "plain"}`),
+    stateDir: join(h.root, `agent-${randomBytes(3).toString("hex")}`),
     podLogsDir: join(h.root, "logs"),
     cgroupRoot: h.cgroupRoot,
     cgroups: h.runtime.deps.cgroups,
@@ -108,7 +110,7 @@ async function runScenario(
   try {
     const ports = await Promise.all(Array.from({ length: pods }, () => freePort()));
     await Promise.all(
-      ports.map((port, i) => manager.apply(benchPod(i, image, port, scenario.probes), { kind: "api" })),
+      ports.map((port, i) => manager.apply(benchPod(i, image, port, scenario), { kind: "api" })),
     );
     const ready = (): boolean =>
       manager.list().length === pods &&
@@ -195,10 +197,12 @@ export async function main(
   const results: Result[] = [];
   try {
     const image = await h.importBusybox();
-    for (const scenario of [
-      { name: "no probes", probes: false },
-      { name: "readiness httpGet 1s + liveness exec 10s", probes: true },
-    ]) {
+    const scenarios: Scenario[] = [
+      { name: "no probes", readiness: false, liveness: false },
+      { name: "readiness httpGet 1s", readiness: true, liveness: false },
+      { name: "readiness httpGet 1s + liveness exec 10s", readiness: true, liveness: true },
+    ];
+    for (const scenario of scenarios) {
       results.push(await runScenario(h, image, scenario, pods, seconds));
     }
   } finally {

@@ -11,12 +11,15 @@ import { defaultConfig, type AgentConfig } from "../agent/config.js";
 import { applyDelegation, type LeafMover } from "./delegation.js";
 import { trackLogLevel, type LevelControl } from "./log-level.js";
 import { SystemdNotifier, takeNotifyEnvironment, type NotifySender } from "./notify.js";
+import { ServiceLifecycle, type SignalSource } from "./service.js";
 import { describeReload, planReload } from "./reload.js";
 
 export interface PreparedService {
   /** The config the runtime starts with (cgroupRoot settled for a delegated cgroup). */
   readonly config: AgentConfig;
   readonly notifier: SystemdNotifier;
+  /** Already listening for SIGHUP; call started() once the agent serves, stopping() on the way out. */
+  readonly lifecycle: ServiceLifecycle;
   /** Changes the level of the agent's logger and of every child logger made from it. */
   readonly logLevel: LevelControl;
 }
@@ -28,6 +31,7 @@ export interface PrepareServiceOptions {
   readonly cgroups?: (layout: CgroupLayout) => LeafMover;
   readonly send?: NotifySender;
   readonly pid?: number;
+  readonly signals?: SignalSource;
 }
 
 export async function prepareAgentService(
@@ -45,13 +49,19 @@ export async function prepareAgentService(
     ...(options.send && { send: options.send }),
     ...(options.pid !== undefined && { pid: options.pid }),
   });
+  const lifecycle = new ServiceLifecycle({
+    notifier,
+    logger: log,
+    ...(options.signals && { signals: options.signals }),
+  });
+  lifecycle.listen();
   let layout: CgroupLayout;
   try {
     layout = await (options.detectLayout ?? detectHostLayout)();
   } catch (err) {
     // No usable cgroup mount: the runtime reports that itself when it starts.
     log.debug({ err }, "no cgroup layout; pod cgroup root left as configured");
-    return { config, notifier, logLevel };
+    return { config, notifier, lifecycle, logLevel };
   }
   const plan = await applyDelegation({
     layout,
@@ -62,7 +72,7 @@ export async function prepareAgentService(
     logger: log,
     ...(options.pid !== undefined && { pid: options.pid }),
   });
-  return { config: { ...config, cgroupRoot: plan.cgroupRoot }, notifier, logLevel };
+  return { config: { ...config, cgroupRoot: plan.cgroupRoot }, notifier, lifecycle, logLevel };
 }
 
 /** The STATUS= line: what the agent runs right now. */

@@ -1,6 +1,6 @@
 // The config file `berth install` writes when none exists: every field at its default,
-// commented out, with a line on what it does. The file as written changes nothing; an
-// operator uncomments what they mean to change.
+// commented out ("#key: value"), under a note on what it does ("# ..."). The file as written
+// changes nothing; an operator deletes the "#" of what they mean to change.
 import { stringify as toYaml } from "yaml";
 import { defaultConfig, type AgentConfig } from "../agent/config.js";
 
@@ -22,6 +22,7 @@ const FIELD_NOTES: Partial<Record<keyof AgentConfig, string>> = {
   statsIntervalSeconds: "How often the stats collector reads every container's cgroup.",
 };
 
+/** Prose: "# " before each line. */
 function commented(text: string): string {
   return text
     .trimEnd()
@@ -30,10 +31,19 @@ function commented(text: string): string {
     .join("\n");
 }
 
+/** A setting: "#" right before the YAML, so deleting the "#" is all it takes to use it. */
+function disabled(yaml: string): string {
+  return yaml
+    .trimEnd()
+    .split("\n")
+    .map((line) => `#${line}`)
+    .join("\n");
+}
+
 export function renderDefaultConfig(defaults: AgentConfig = defaultConfig()): string {
   const sections = (Object.keys(defaults) as (keyof AgentConfig)[]).map((key) => {
     const note = FIELD_NOTES[key];
-    const value = commented(toYaml({ [key]: defaults[key] }));
+    const value = disabled(toYaml({ [key]: defaults[key] }));
     return note === undefined ? value : `${commented(note)}\n${value}`;
   });
   return (

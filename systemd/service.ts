@@ -14,13 +14,17 @@ export interface SignalSource {
 export interface ServiceLifecycleOptions {
   readonly notifier: SystemdNotifier;
   readonly logger: Logger;
+  readonly signals?: SignalSource;
+  readonly statusIntervalMs?: number;
+  readonly setInterval?: IntervalScheduler;
+}
+
+/** What the running agent provides once it serves. */
+export interface ServingAgent {
   /** The STATUS= text, e.g. "serving 3 pods, 5 containers running". */
   describe(): Promise<string>;
   /** Re-reads and applies the config; returns what changed; throws (keeping the old config) when invalid. */
   reload(): Promise<string>;
-  readonly signals?: SignalSource;
-  readonly statusIntervalMs?: number;
-  readonly setInterval?: IntervalScheduler;
 }
 
 const nodeInterval: IntervalScheduler = (fn, ms) => {
@@ -32,35 +36,49 @@ const nodeInterval: IntervalScheduler = (fn, ms) => {
 export class ServiceLifecycle {
   private readonly options: ServiceLifecycleOptions;
   private readonly signals: SignalSource;
+  private agent: ServingAgent | undefined;
   private timers: Interval[] = [];
   private lastStatus: string | undefined;
-  private reloading: Promise<void> | undefined;
-  private readonly onHangup = (): void => void this.reloadNow();
+  private reloadRequestedEarly = false;
+  private reloads: Promise<void> = Promise.resolve();
+  private readonly onHangup = (): void => {
+    if (this.agent === undefined) this.reloadRequestedEarly = true;
+    else void this.reloadNow();
+  };
 
   constructor(options: ServiceLifecycleOptions) {
     this.options = options;
     this.signals = options.signals ?? process;
   }
 
-  /** The agent serves: tell systemd, then keep the watchdog and status going. */
-  async started(): Promise<void> {
-    const { notifier } = this.options;
+  /**
+   * Takes SIGHUP from now on. Node's default for SIGHUP is to exit, so this comes first; a
+   * reload asked for while the agent starts runs once it serves (it already reads the newest
+   * config, but the request is honoured with its RELOADING=1 / READY=1 frame).
+   */
+  listen(): void {
     this.signals.on("SIGHUP", this.onHangup);
+  }
+
+  /** The agent serves: tell systemd, then keep the watchdog and status going. */
+  async started(agent: ServingAgent): Promise<void> {
+    const { notifier } = this.options;
+    this.agent = agent;
     this.lastStatus = await this.describe();
     await notifier.ready(this.lastStatus);
     this.timers.push(notifier.startWatchdog());
     const schedule = this.options.setInterval ?? nodeInterval;
     this.timers.push(schedule(() => void this.refreshStatus(), this.options.statusIntervalMs ?? 30_000));
+    if (this.reloadRequestedEarly) {
+      this.reloadRequestedEarly = false;
+      await this.reloadNow();
+    }
   }
 
-  /** One reload at a time; a SIGHUP during a reload waits for it and runs again. */
+  /** One reload at a time; a SIGHUP during a reload runs another after it. */
   reloadNow(): Promise<void> {
-    const previous = this.reloading ?? Promise.resolve();
-    const run = previous.then(() => this.reloadOnce());
-    this.reloading = run.finally(() => {
-      if (this.reloading === run) this.reloading = undefined;
-    });
-    return run;
+    this.reloads = this.reloads.then(() => this.reloadOnce());
+    return this.reloads;
   }
 
   async stopping(): Promise<void> {
@@ -72,10 +90,12 @@ export class ServiceLifecycle {
 
   private async reloadOnce(): Promise<void> {
     const { notifier, logger } = this.options;
+    const agent = this.agent;
+    if (agent === undefined) return;
     await notifier.reloading();
     let outcome: string;
     try {
-      outcome = await this.options.reload();
+      outcome = await agent.reload();
       logger.info(outcome);
     } catch (err) {
       outcome = `config reload failed, previous config kept: ${err instanceof Error ? err.message : String(err)}`;
@@ -95,7 +115,7 @@ export class ServiceLifecycle {
 
   private async describe(): Promise<string> {
     try {
-      return await this.options.describe();
+      return (await this.agent?.describe()) ?? "starting";
     } catch (err) {
       this.options.logger.debug({ err }, "cannot describe the agent for systemd");
       return "serving";

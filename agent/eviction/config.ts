@@ -62,7 +62,11 @@ export interface EvictionPolicy {
 }
 
 /** "10%" or a quantity in the signal's unit; undefined for "". */
-export function parseThresholdValue(text: string, signal: KubeletSignal, field: string): ThresholdValue | undefined {
+export function parseThresholdValue(
+  text: string,
+  signal: KubeletSignal,
+  field: string,
+): ThresholdValue | undefined {
   const trimmed = text.trim();
   if (trimmed === "") return undefined;
   if (trimmed.endsWith("%")) {
@@ -73,7 +77,8 @@ export function parseThresholdValue(text: string, signal: KubeletSignal, field: 
     return { percentage: percent / 100 };
   }
   const resource = SIGNAL_RESOURCE[signal];
-  if (resource === "memory" || resource === "ephemeral-storage") return { quantity: parseBytesSetting(trimmed, field) };
+  if (resource === "memory" || resource === "ephemeral-storage")
+    return { quantity: parseBytesSetting(trimmed, field) };
   const count = Number(trimmed);
   if (!Number.isInteger(count) || count < 0)
     throw new InvalidArgumentError(field, `"${text}" must be a whole number of ${resource} or a percentage`);
@@ -84,38 +89,70 @@ export function parseThresholdValue(text: string, signal: KubeletSignal, field: 
 export function parseEvictionConfig(config: EvictionConfig, section = "eviction"): EvictionPolicy {
   const thresholds: Threshold[] = [];
   for (const signal of KUBELET_SIGNALS) {
-    const minReclaim = parseThresholdValue(config.minimumReclaim[signal], signal, `${section}: minimumReclaim: ${signal}`);
+    const minReclaim = parseThresholdValue(
+      config.minimumReclaim[signal],
+      signal,
+      `${section}: minimumReclaim: ${signal}`,
+    );
     const hard = parseThresholdValue(config.hard[signal], signal, `${section}: hard: ${signal}`);
     if (hard) {
-      thresholds.push({ signal, operator: "LessThan", value: hard, gracePeriodMs: 0, ...(minReclaim && { minReclaim }) });
+      thresholds.push({
+        signal,
+        operator: "LessThan",
+        value: hard,
+        gracePeriodMs: 0,
+        ...(minReclaim && { minReclaim }),
+      });
     }
     const soft = parseThresholdValue(config.soft[signal], signal, `${section}: soft: ${signal}`);
     const graceText = config.softGracePeriod[signal];
     const graceField = `${section}: softGracePeriod: ${signal}`;
     if (soft) {
-      if (graceText.trim() === "") throw new InvalidArgumentError(graceField, "a soft threshold needs a grace period");
+      if (graceText.trim() === "")
+        throw new InvalidArgumentError(graceField, "a soft threshold needs a grace period");
       const gracePeriodMs = parseDuration(graceText, graceField);
       if (!(gracePeriodMs > 0)) throw new InvalidArgumentError(graceField, "must be longer than 0s");
-      thresholds.push({ signal, operator: "LessThan", value: soft, gracePeriodMs, ...(minReclaim && { minReclaim }) });
+      thresholds.push({
+        signal,
+        operator: "LessThan",
+        value: soft,
+        gracePeriodMs,
+        ...(minReclaim && { minReclaim }),
+      });
     } else if (graceText.trim() !== "") {
       throw new InvalidArgumentError(graceField, "is set but there is no soft threshold for this signal");
     }
   }
   const psi = config.psiMemoryFullAvg10Percent;
   if (!Number.isFinite(psi) || psi < 0 || psi > 100) {
-    throw new InvalidArgumentError(`${section}: psiMemoryFullAvg10Percent`, "must be between 0 (off) and 100");
+    throw new InvalidArgumentError(
+      `${section}: psiMemoryFullAvg10Percent`,
+      "must be between 0 (off) and 100",
+    );
   }
-  if (psi > 0) thresholds.push({ signal: PSI_MEMORY_SIGNAL, operator: "GreaterThan", value: { quantity: psi }, gracePeriodMs: 0 });
+  if (psi > 0)
+    thresholds.push({
+      signal: PSI_MEMORY_SIGNAL,
+      operator: "GreaterThan",
+      value: { quantity: psi },
+      gracePeriodMs: 0,
+    });
   const maxPodGracePeriodSeconds = config.maxPodGracePeriodSeconds;
   if (!Number.isInteger(maxPodGracePeriodSeconds) || maxPodGracePeriodSeconds < 0) {
-    throw new InvalidArgumentError(`${section}: maxPodGracePeriodSeconds`, "must be a whole number of seconds, 0 or more");
+    throw new InvalidArgumentError(
+      `${section}: maxPodGracePeriodSeconds`,
+      "must be a whole number of seconds, 0 or more",
+    );
   }
   if (!(config.intervalSeconds > 0) || !Number.isFinite(config.intervalSeconds)) {
     throw new InvalidArgumentError(`${section}: intervalSeconds`, "must be a positive number of seconds");
   }
   return {
     thresholds,
-    pressureTransitionPeriodMs: parseDuration(config.pressureTransitionPeriod, `${section}: pressureTransitionPeriod`),
+    pressureTransitionPeriodMs: parseDuration(
+      config.pressureTransitionPeriod,
+      `${section}: pressureTransitionPeriod`,
+    ),
     maxPodGracePeriodSeconds,
     intervalMs: config.intervalSeconds * 1000,
   };

@@ -71,7 +71,12 @@ export type PassOutcome =
   | { readonly kind: "idle" }
   | { readonly kind: "waiting"; readonly why: string }
   | { readonly kind: "reclaimed"; readonly signal: EvictionSignal }
-  | { readonly kind: "evicted"; readonly signal: EvictionSignal; readonly pod: PodStatusView; readonly message: string }
+  | {
+      readonly kind: "evicted";
+      readonly signal: EvictionSignal;
+      readonly pod: PodStatusView;
+      readonly message: string;
+    }
   | { readonly kind: "nothing-to-evict"; readonly signal: EvictionSignal };
 
 export interface EvictionRecord {
@@ -89,7 +94,8 @@ export interface EvictionCounters {
   imagesRemoved: number;
 }
 
-export type AdmitResult = { readonly admit: true } | { readonly admit: false; readonly reason: "Evicted"; readonly message: string };
+export type AdmitResult =
+  { readonly admit: true } | { readonly admit: false; readonly reason: "Evicted"; readonly message: string };
 
 /** After an eviction, how long to wait for a stats pass that reflects it before acting anyway (the kubelet's pod cleanup timeout). */
 const FRESH_STATS_TIMEOUT_MS = 30_000;
@@ -113,7 +119,8 @@ function reclaimSteps(signal: EvictionSignal, dedicatedImageFs: boolean): ("cont
 export function diskMeasure(signal: EvictionSignal, dedicatedImageFs: boolean): DiskMeasure | undefined {
   const unit = signal.endsWith(".inodesFree") ? "inodes" : "bytes";
   if (signal.startsWith("nodefs.")) return { parts: dedicatedImageFs ? ["logs"] : ["rootfs", "logs"], unit };
-  if (signal.startsWith("imagefs.")) return { parts: dedicatedImageFs ? ["rootfs"] : ["rootfs", "logs"], unit };
+  if (signal.startsWith("imagefs."))
+    return { parts: dedicatedImageFs ? ["rootfs"] : ["rootfs", "logs"], unit };
   return undefined;
 }
 
@@ -167,7 +174,10 @@ export class EvictionManager {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.logger.info({ thresholds: this.policy.thresholds.map(describeThreshold) }, "eviction manager started");
+    this.logger.info(
+      { thresholds: this.policy.thresholds.map(describeThreshold) },
+      "eviction manager started",
+    );
     this.unsubscribe = this.options.stats.onSample(() => this.requestPass());
     this.scheduleTick();
     this.requestPass();
@@ -218,7 +228,8 @@ export class EvictionManager {
    */
   admit(pod: Pick<PodStatusView, "spec" | "source">): AdmitResult {
     // Static pods are the node owner's own: admitted whatever the pressure, as the kubelet does.
-    if (this.conditions.size === 0 || isEvictionExempt(pod) || pod.source.kind === "file") return { admit: true };
+    if (this.conditions.size === 0 || isEvictionExempt(pod) || pod.source.kind === "file")
+      return { admit: true };
     const onlyMemory = this.conditions.size === 1 && this.conditions.has("MemoryPressure");
     if (onlyMemory && podQosClass(pod.spec) !== "BestEffort") return { admit: true };
     return { admit: false, reason: "Evicted", message: admissionMessage([...this.conditions].sort()) };
@@ -258,7 +269,11 @@ export class EvictionManager {
     // A threshold met before stays met until the signal recovers past it by the minimum reclaim.
     if (this.met.length > 0) met = mergeThresholds(met, thresholdsMet(this.met, observations, true));
     this.firstObservedAt = thresholdsFirstObservedAt(met, this.firstObservedAt, now);
-    this.conditionsLastObserved = conditionsLastObservedAt(pressureConditions(met), this.conditionsLastObserved, now);
+    this.conditionsLastObserved = conditionsLastObservedAt(
+      pressureConditions(met),
+      this.conditionsLastObserved,
+      now,
+    );
     const conditions = conditionsWithinTransitionPeriod(
       this.conditionsLastObserved,
       this.policy.pressureTransitionPeriodMs,
@@ -345,9 +360,11 @@ export class EvictionManager {
   private waitingForEffect(signal: EvictionSignal, now: number): string | undefined {
     const last = this.lastEviction;
     if (!last) return undefined;
-    if (signal === PSI_MEMORY_SIGNAL && now - last.atMs < PSI_SETTLE_MS) return "PSI avg10 still averages over the last eviction";
+    if (signal === PSI_MEMORY_SIGNAL && now - last.atMs < PSI_SETTLE_MS)
+      return "PSI avg10 still averages over the last eviction";
     const sampledAt = this.options.stats.all().node?.timestampMs ?? 0;
-    if (sampledAt <= last.atMs && now - last.atMs < FRESH_STATS_TIMEOUT_MS) return "no stats pass since the last eviction";
+    if (sampledAt <= last.atMs && now - last.atMs < FRESH_STATS_TIMEOUT_MS)
+      return "no stats pass since the last eviction";
     return undefined;
   }
 
@@ -403,7 +420,8 @@ export class EvictionManager {
   }
 
   private updateConditions(conditions: Set<PressureCondition>): void {
-    const same = conditions.size === this.conditions.size && [...conditions].every((c) => this.conditions.has(c));
+    const same =
+      conditions.size === this.conditions.size && [...conditions].every((c) => this.conditions.has(c));
     if (same) return;
     this.conditions = conditions;
     this.logger.info({ conditions: [...conditions] }, "node pressure conditions changed");

@@ -64,7 +64,10 @@ export class HostObserver implements HostReader {
       this.attempt("nodefs", () => this.statFs(this.options.stateDir)),
       this.attempt("imagefs", () => this.statFs(this.options.imagesDir)),
       this.attempt("imagefs device", async () => {
-        const [a, b] = await Promise.all([this.deviceOf(this.options.stateDir), this.deviceOf(this.options.imagesDir)]);
+        const [a, b] = await Promise.all([
+          this.deviceOf(this.options.stateDir),
+          this.deviceOf(this.options.imagesDir),
+        ]);
         return a !== b;
       }),
       this.attempt("pids", () => this.readPids()),
@@ -88,7 +91,8 @@ export class HostObserver implements HostReader {
       this.failed.delete(what);
       return value;
     } catch (err) {
-      if (!this.failed.has(what)) this.options.logger.warn({ err, signal: what }, "cannot observe an eviction signal");
+      if (!this.failed.has(what))
+        this.options.logger.warn({ err, signal: what }, "cannot observe an eviction signal");
       this.failed.add(what);
       return undefined;
     }
@@ -107,7 +111,8 @@ export class HostObserver implements HostReader {
       const rootDir = join(this.cgroupMountRoot, layout.unifiedDir ?? "");
       const statText = await readOptionalFile(rootDir, "memory.stat");
       const inactiveFile =
-        (statText !== undefined ? parseMemoryStat(statText)["inactive_file"] : undefined) ?? meminfo.get("Inactive(file)");
+        (statText !== undefined ? parseMemoryStat(statText)["inactive_file"] : undefined) ??
+        meminfo.get("Inactive(file)");
       const usage = capacityBytes - (meminfo.get("MemFree") ?? 0);
       return {
         capacityBytes,
@@ -133,7 +138,8 @@ export class HostObserver implements HostReader {
     );
     // The fourth field of loadavg is "<runnable>/<tasks>": every thread counts against pid_max.
     const running = Number(loadavg.trim().split(/\s+/)[3]?.split("/")[1]);
-    if (limits.length === 0 || !Number.isFinite(running)) throw new Error("unreadable pid_max or /proc/loadavg");
+    if (limits.length === 0 || !Number.isFinite(running))
+      throw new Error("unreadable pid_max or /proc/loadavg");
     return { max: Math.min(...limits), running };
   }
 

@@ -5,7 +5,12 @@
 import type { PodStatusView } from "../pods/pod-manager-api.js";
 import { formatBytes } from "../node/quantities.js";
 import type { DiskMeasure, PodUsage } from "./ranking.js";
-import { PSI_MEMORY_SIGNAL, SIGNAL_RESOURCE, type PressureCondition, type SignalObservation } from "./signals.js";
+import {
+  PSI_MEMORY_SIGNAL,
+  SIGNAL_RESOURCE,
+  type PressureCondition,
+  type SignalObservation,
+} from "./signals.js";
 import { formatSignalAmount, thresholdQuantity, type Threshold } from "./thresholds.js";
 
 export interface EvictionMessageInput {
@@ -49,10 +54,15 @@ export function evictionMessage(input: EvictionMessageInput): string {
           : used.rootfsBytes !== undefined && used.logsBytes !== undefined
             ? used.rootfsBytes + used.logsBytes
             : undefined;
-      const request = resource === "memory" ? container.resources.requests.memory : container.resources.requests.ephemeralStorage;
+      const request =
+        resource === "memory"
+          ? container.resources.requests.memory
+          : container.resources.requests.ephemeralStorage;
       const requestBytes = request ? Number(request.nanos / 1_000_000_000n) : 0;
       if (bytes !== undefined && bytes > requestBytes) {
-        parts.push(`Container ${container.name} was using ${formatBytes(bytes)}, request is ${request?.text ?? "0"}.`);
+        parts.push(
+          `Container ${container.name} was using ${formatBytes(bytes)}, request is ${request?.text ?? "0"}.`,
+        );
       }
     }
   }

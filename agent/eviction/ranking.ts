@@ -103,7 +103,10 @@ export function podDiskUsage(usage: PodUsage, measure: DiskMeasure): number | un
 type RequestResource = "memory" | "ephemeralStorage";
 
 /** The pod's request as the kubelet sums it: app containers added up, or the largest init container if more. */
-export function podRequestBytes(spec: Pick<PodSpec, "containers" | "initContainers">, resource: RequestResource): number {
+export function podRequestBytes(
+  spec: Pick<PodSpec, "containers" | "initContainers">,
+  resource: RequestResource,
+): number {
   const request = (list: ResourceList): number => {
     const q = list[resource];
     return q ? quantityToBytes(q) : 0;
@@ -139,7 +142,10 @@ function orderedBy(...compares: Compare[]): (pods: readonly PodStatusView[]) => 
 const byPriority: Compare = (a, b) => Math.sign(podPriority(a) - podPriority(b));
 
 /** Pods whose usage exceeds their request first; pods without a measurement before both. */
-function exceedsRequest(usage: (pod: PodStatusView) => number | undefined, request: (pod: PodStatusView) => number): Compare {
+function exceedsRequest(
+  usage: (pod: PodStatusView) => number | undefined,
+  request: (pod: PodStatusView) => number,
+): Compare {
   return (a, b) => {
     const ua = usage(a);
     const ub = usage(b);
@@ -149,7 +155,10 @@ function exceedsRequest(usage: (pod: PodStatusView) => number | undefined, reque
 }
 
 /** Largest usage above request first. */
-function byUsageAboveRequest(usage: (pod: PodStatusView) => number | undefined, request: (pod: PodStatusView) => number): Compare {
+function byUsageAboveRequest(
+  usage: (pod: PodStatusView) => number | undefined,
+  request: (pod: PodStatusView) => number,
+): Compare {
   return (a, b) => {
     const ua = usage(a);
     const ub = usage(b);
@@ -181,5 +190,8 @@ export function rankForDisk(
 
 export function rankForPids(pods: readonly PodStatusView[], usageOf: PodUsageFn): PodStatusView[] {
   const usage = (pod: PodStatusView): number | undefined => usageOf(pod)?.processes;
-  return orderedBy(byPriority, byUsageAboveRequest(usage, () => 0))(pods);
+  return orderedBy(
+    byPriority,
+    byUsageAboveRequest(usage, () => 0),
+  )(pods);
 }

@@ -34,7 +34,9 @@ export function chooseDeadContainers(
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   for (const group of groups.values()) {
-    const newestFirst = [...group].sort((a, b) => (a.createdAt === b.createdAt ? 0 : a.createdAt > b.createdAt ? -1 : 1));
+    const newestFirst = [...group].sort((a, b) =>
+      a.createdAt === b.createdAt ? 0 : a.createdAt > b.createdAt ? -1 : 1,
+    );
     chosen.push(...newestFirst.slice(1));
   }
   return chosen;

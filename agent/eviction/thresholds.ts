@@ -54,7 +54,9 @@ export function isThresholdMet(
   if (!observed) return false;
   const quantity = thresholdQuantity(threshold.value, observed.capacity);
   const reclaim =
-    enforceMinReclaim && threshold.minReclaim ? thresholdQuantity(threshold.minReclaim, observed.capacity) : 0;
+    enforceMinReclaim && threshold.minReclaim
+      ? thresholdQuantity(threshold.minReclaim, observed.capacity)
+      : 0;
   return threshold.operator === "LessThan"
     ? quantity + reclaim > observed.available
     : observed.available > quantity - reclaim;

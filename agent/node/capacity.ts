@@ -51,7 +51,10 @@ export function parseReservations(config: ReservationsConfig, section = "reserva
   const parse = (settings: ResourceSettings, name: string): Reservation => ({
     cpuMilli: parseMilliCpuSetting(settings.cpu, `${section}: ${name}: cpu`),
     memoryBytes: parseBytesSetting(settings.memory, `${section}: ${name}: memory`),
-    ephemeralStorageBytes: parseBytesSetting(settings["ephemeral-storage"], `${section}: ${name}: ephemeral-storage`),
+    ephemeralStorageBytes: parseBytesSetting(
+      settings["ephemeral-storage"],
+      `${section}: ${name}: ephemeral-storage`,
+    ),
   });
   const kube = parse(config.kubeReserved, "kubeReserved");
   const system = parse(config.systemReserved, "systemReserved");
@@ -62,7 +65,10 @@ export function parseReservations(config: ReservationsConfig, section = "reserva
   };
 }
 
-export function nodeCapacity(facts: Pick<NodeFacts, "cpuCount" | "memoryBytes" | "stateFilesystemBytes">, maxPods: number): NodeResources {
+export function nodeCapacity(
+  facts: Pick<NodeFacts, "cpuCount" | "memoryBytes" | "stateFilesystemBytes">,
+  maxPods: number,
+): NodeResources {
   return {
     cpuMilli: facts.cpuCount * 1000,
     memoryBytes: facts.memoryBytes,
@@ -72,13 +78,17 @@ export function nodeCapacity(facts: Pick<NodeFacts, "cpuCount" | "memoryBytes" |
 }
 
 /** What the hard thresholds of memory.available and nodefs.available hold back, in bytes. */
-export function hardEvictionReservation(capacity: NodeResources, hardThresholds: readonly Threshold[]): Reservation {
+export function hardEvictionReservation(
+  capacity: NodeResources,
+  hardThresholds: readonly Threshold[],
+): Reservation {
   let memoryBytes = 0;
   let ephemeralStorageBytes = 0;
   for (const t of hardThresholds) {
     if (t.gracePeriodMs !== 0 || t.operator !== "LessThan") continue;
     if (t.signal === "memory.available") memoryBytes = thresholdQuantity(t.value, capacity.memoryBytes);
-    if (t.signal === "nodefs.available") ephemeralStorageBytes = thresholdQuantity(t.value, capacity.ephemeralStorageBytes);
+    if (t.signal === "nodefs.available")
+      ephemeralStorageBytes = thresholdQuantity(t.value, capacity.ephemeralStorageBytes);
   }
   return { cpuMilli: 0, memoryBytes, ephemeralStorageBytes };
 }

@@ -23,7 +23,12 @@ export interface NodeConditionView extends ConditionState {
   readonly lastTransitionTime: string;
 }
 
-export const CONDITION_ORDER: readonly NodeConditionType[] = ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"];
+export const CONDITION_ORDER: readonly NodeConditionType[] = [
+  "Ready",
+  "MemoryPressure",
+  "DiskPressure",
+  "PIDPressure",
+];
 
 /** Ready from the CRI runtime's status: both RuntimeReady and NetworkReady must be true. */
 export function readyCondition(status: StatusResponse | Error): ConditionState {
@@ -38,7 +43,8 @@ export function readyCondition(status: StatusResponse | Error): ConditionState {
   const problems: string[] = [];
   for (const type of ["RuntimeReady", "NetworkReady"]) {
     const c = status.status?.conditions.find((x) => x.type === type);
-    const what = type === "RuntimeReady" ? "container runtime not ready" : "container runtime network not ready";
+    const what =
+      type === "RuntimeReady" ? "container runtime not ready" : "container runtime network not ready";
     if (!c) problems.push(`${what}: ${type} not reported`);
     else if (!c.status) problems.push(`${what}: ${type}=false reason:${c.reason} message:${c.message}`);
   }
@@ -47,7 +53,9 @@ export function readyCondition(status: StatusResponse | Error): ConditionState {
     : { type: "Ready", status: "False", reason: "KubeletNotReady", message: problems.join("; ") };
 }
 
-const PRESSURE_TEXT: Readonly<Record<PressureCondition, { ok: [string, string]; pressure: [string, string] }>> = {
+const PRESSURE_TEXT: Readonly<
+  Record<PressureCondition, { ok: [string, string]; pressure: [string, string] }>
+> = {
   MemoryPressure: {
     ok: ["KubeletHasSufficientMemory", "berth has sufficient memory available"],
     pressure: ["KubeletHasInsufficientMemory", "berth has insufficient memory available"],

@@ -32,7 +32,12 @@ export interface NodeFacts {
 
 /** The part of systeminformation that node facts read (tests hand in fixed answers). */
 export interface SystemInfoSource {
-  osInfo(): Promise<Pick<si.Systeminformation.OsData, "platform" | "distro" | "release" | "codename" | "kernel" | "arch" | "hostname">>;
+  osInfo(): Promise<
+    Pick<
+      si.Systeminformation.OsData,
+      "platform" | "distro" | "release" | "codename" | "kernel" | "arch" | "hostname"
+    >
+  >;
   cpu(): Promise<Pick<si.Systeminformation.CpuData, "manufacturer" | "brand" | "cores">>;
   mem(): Promise<Pick<si.Systeminformation.MemData, "total">>;
   /** Seconds since boot and now (ms since the epoch). */

@@ -7,7 +7,13 @@ import type { StatusResponse } from "../../cri/api/generated/api.js";
 import type { PressureCondition } from "../eviction/signals.js";
 import type { Threshold } from "../eviction/thresholds.js";
 import { systemTimers, type Timers } from "../pods/timers.js";
-import { nodeAllocatable, nodeCapacity, resourceList, type Reservation } from "./capacity.js";
+import {
+  nodeAllocatable,
+  nodeCapacity,
+  resourceList,
+  type NodeResources,
+  type Reservation,
+} from "./capacity.js";
 import { ConditionBook, pressureCondition, readyCondition, type NodeConditionView } from "./conditions.js";
 import type { NodeFacts } from "./host-facts.js";
 
@@ -64,11 +70,11 @@ export class NodeStatusProvider {
   async start(): Promise<NodeStatusView> {
     this.stopped = false;
     this.facts = await this.options.gatherFacts();
-    this.applyPressure(this.options.pressure.pressureConditions());
-    await this.refreshReadiness();
     this.unsubscribe = this.options.pressure.onConditionsChange((conditions) => {
       if (this.applyPressure(conditions)) this.publish();
     });
+    this.applyPressure(this.options.pressure.pressureConditions());
+    await this.checkReadiness(false);
     this.scheduleReadiness();
     return this.current();
   }
@@ -80,11 +86,21 @@ export class NodeStatusProvider {
     this.timer = undefined;
   }
 
-  current(): NodeStatusView {
+  /** Capacity and allocatable as numbers (cpu in millicores, bytes). */
+  resources(): { capacity: NodeResources; allocatable: NodeResources } {
     const facts = this.facts;
     if (!facts) throw new Error("node status read before start()");
     const capacity = nodeCapacity(facts, this.options.maxPods);
-    const allocatable = nodeAllocatable(capacity, this.options.reservation, this.options.thresholds);
+    return {
+      capacity,
+      allocatable: nodeAllocatable(capacity, this.options.reservation, this.options.thresholds),
+    };
+  }
+
+  current(): NodeStatusView {
+    const facts = this.facts;
+    if (!facts) throw new Error("node status read before start()");
+    const { capacity, allocatable } = this.resources();
     return {
       name: (this.options.nodeName || facts.hostname).toLowerCase(),
       info: facts,
@@ -102,7 +118,11 @@ export class NodeStatusProvider {
   }
 
   /** Checks Ready against the runtime's status now. */
-  async refreshReadiness(): Promise<void> {
+  refreshReadiness(): Promise<void> {
+    return this.checkReadiness(true);
+  }
+
+  private async checkReadiness(publish: boolean): Promise<void> {
     let status: StatusResponse | Error;
     try {
       status = await this.options.runtimeStatus();
@@ -112,8 +132,11 @@ export class NodeStatusProvider {
     const changed = this.book.set(readyCondition(status), this.clock.now());
     if (changed) {
       const ready = this.book.list().find((c) => c.type === "Ready");
-      this.options.logger.info({ status: ready?.status, reason: ready?.reason, message: ready?.message }, "node readiness");
-      if (this.facts) this.publish();
+      this.options.logger.info(
+        { status: ready?.status, reason: ready?.reason, message: ready?.message },
+        "node readiness",
+      );
+      if (publish) this.publish();
     }
   }
 
@@ -126,7 +149,8 @@ export class NodeStatusProvider {
   private applyPressure(conditions: ReadonlySet<PressureCondition>): boolean {
     const now = this.clock.now();
     let changed = false;
-    for (const type of PRESSURE_TYPES) changed = this.book.set(pressureCondition(type, conditions.has(type)), now) || changed;
+    for (const type of PRESSURE_TYPES)
+      changed = this.book.set(pressureCondition(type, conditions.has(type)), now) || changed;
     return changed;
   }
 

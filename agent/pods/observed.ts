@@ -103,10 +103,16 @@ export class PodObserver {
 
   async observe(): Promise<ObservedPod> {
     const selector = podSelector(this.uid);
-    const [{ items }, { containers }] = await Promise.all([
-      this.runtime.listPodSandbox({ filter: { id: "", labelSelector: selector } }),
-      this.runtime.listContainers({ filter: { id: "", podSandboxId: "", labelSelector: selector } }),
-    ]);
+    const { items } = await this.runtime.listPodSandbox({ filter: { id: "", labelSelector: selector } });
+    // Listed per sandbox rather than by label over the whole runtime: a runtime refreshes what
+    // it lists, and this keeps a sync's cost to the pod's own containers.
+    const containers = (
+      await Promise.all(
+        items.map((item) =>
+          this.runtime.listContainers({ filter: { id: "", podSandboxId: item.id, labelSelector: selector } }),
+        ),
+      )
+    ).flatMap((res) => res.containers);
     const sandboxes = await Promise.all(
       items.map(async (item): Promise<ObservedSandbox> => {
         const ready = item.state === PodSandboxState.SANDBOX_READY;

@@ -2,16 +2,16 @@
 // (relist), probe results, backoff expiry and a periodic resync. The runtime is reached only
 // through the CRI service interfaces, so the same manager runs pods on the in-process berth
 // runtime or on any CRI socket.
+import { readdir } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import { systemClock, type Clock } from "../../common/clock.js";
-import { FailedPreconditionError, NotFoundError } from "../../common/errors.js";
+import { DeadlineExceededError, FailedPreconditionError, NotFoundError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { CgroupManager } from "../../cgroups/manager.js";
 import type { ImageServiceApi, RuntimeServiceApi } from "../../cri/service-types.js";
 import type { ExecFn } from "../../probes/handlers/exec.js";
 import { ProbeScheduler, type ProbeSchedulerOptions } from "../../probes/scheduler.js";
-import { DeadlineExceededError } from "../../common/errors.js";
 import { CrashLoopBackOff, type BackOffOptions } from "../backoff.js";
 import type { NodeAllocatable } from "../podspec/downward-api.js";
 import { quantityFromNanos } from "../podspec/quantity.js";
@@ -32,8 +32,8 @@ import { Relister, type RelistSnapshot } from "./relister.js";
 import type { NodeFacts, PodServices } from "./services.js";
 import { SpecStore } from "./spec-store.js";
 import { systemTimers, type Timers } from "./timers.js";
-import { PodVolumes, type MountOps } from "./volumes.js";
 import { hostIPv4Addresses } from "./node-facts.js";
+import { PodVolumes, type MountOps } from "./volumes.js";
 
 export const DEFAULT_RESYNC_INTERVAL_MS = 10_000;
 export const DEFAULT_RELIST_INTERVAL_MS = 1_000;
@@ -55,7 +55,7 @@ export interface PodManagerOptions {
   /** Default /var/log/pods. */
   readonly podLogsDir?: string;
   readonly nodeName: string;
-  /** The node's addresses; default: its non-internal IPv4 addresses, else 127.0.0.1. */
+  /** The node's addresses; default: its first non-internal IPv4 address, else 127.0.0.1. */
   readonly hostIPs?: readonly string[];
   readonly memoryCapacityBytes?: number;
   readonly allocatable?: NodeAllocatable;
@@ -90,8 +90,10 @@ export class PodManager implements PodManagerApi {
   private readonly specs: SpecStore;
   private readonly relister: Relister;
   private readonly cleaningOrphans = new Set<string>();
+  private readonly orphanWork = new Set<Promise<void>>();
   private readonly startedAt: number;
   private sourcesReady = false;
+  private strayDirsCollected = false;
   private started = false;
   private stopped = false;
 
@@ -237,6 +239,18 @@ export class PodManager implements PodManagerApi {
     for (const worker of this.workers.values()) worker.requestSync();
   }
 
+  /**
+   * Resolves once every worker is idle and no orphan is being removed: the state after the
+   * work asked for so far. For tests and tools; the agent itself never waits for this.
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      const busy = [...this.workers.values()].filter((w) => w.busy);
+      if (busy.length === 0 && this.orphanWork.size === 0) return;
+      await Promise.all([...busy.map((w) => w.settled()), ...this.orphanWork]);
+    }
+  }
+
   /** Lists the runtime now instead of at the next relist tick. */
   relistNow(): Promise<void> {
     return this.relister.relistNow();
@@ -311,7 +325,29 @@ export class PodManager implements PodManagerApi {
     for (const [uid, pod] of snapshot.pods) {
       if (known.has(uid) || this.cleaningOrphans.has(uid)) continue;
       this.cleaningOrphans.add(uid);
-      void this.removeOrphan(pod).finally(() => this.cleaningOrphans.delete(uid));
+      this.track(this.removeOrphan(pod).finally(() => this.cleaningOrphans.delete(uid)));
+    }
+    if (!this.strayDirsCollected) {
+      this.strayDirsCollected = true;
+      this.track(this.removeStrayPodDirs(new Set([...known, ...snapshot.pods.keys()])));
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.orphanWork.add(work);
+    void work.finally(() => this.orphanWork.delete(work));
+  }
+
+  /** Pod dirs of pods that are gone from everywhere (the agent died mid-deletion), once per start. */
+  private async removeStrayPodDirs(live: ReadonlySet<string>): Promise<void> {
+    const root = this.svc.paths.roots.podsDir;
+    const uids = await readdir(root).catch(() => [] as string[]);
+    for (const uid of uids) {
+      if (live.has(uid) || this.workerByUid(uid)) continue;
+      this.svc.logger.info({ uid }, "removing the dir of a pod that is gone");
+      await this.svc.volumes
+        .tearDown(uid)
+        .catch((err: unknown) => this.svc.logger.warn({ err, uid }, "removing a stray pod dir failed"));
     }
   }
 

@@ -3,8 +3,9 @@
 // deletion) queues exactly one more. Each sync reads the runtime, decides (decisions.ts), acts,
 // collects old containers and recomputes the status; deletion runs the graceful termination
 // and removes everything the pod had on the host.
-import { buildSandboxConfig } from "./sandbox-config.js";
+import { rm } from "node:fs/promises";
 import type { PodSandboxConfig } from "../../cri/api/generated/api.js";
+import type { ProbeUpdate } from "../../probes/scheduler.js";
 import type { PodSpec } from "../podspec/types.js";
 import { isNotFound } from "../runtime-client.js";
 import { backoffKey, startContainer } from "./container-starter.js";
@@ -15,10 +16,9 @@ import { EMPTY_OBSERVATION, PodObserver, type ObservedPod, type ObservedSandbox 
 import type { PodSource, PodStatusView } from "./pod-manager-api.js";
 import { describeError, removePodLeftovers, stopContainer, stopSandbox } from "./pod-killer.js";
 import type { ContainerProbeTarget } from "./pod-prober.js";
-import type { ProbeUpdate } from "../../probes/scheduler.js";
+import { buildSandboxConfig } from "./sandbox-config.js";
 import { containerFieldPath, type PodServices } from "./services.js";
 import { computePodStatus, statusChanged, type WaitingReason } from "./status.js";
-import { rm } from "node:fs/promises";
 import { VolumeSetupError } from "./volumes.js";
 
 export interface WorkerListener {
@@ -50,7 +50,8 @@ export class PodWorker {
   private observed: ObservedPod = EMPTY_OBSERVATION;
   private readonly waiting = new Map<string, WaitingReason>();
   private view: PodStatusView;
-  private readonly startTime: number;
+  private startTime: number;
+  private failure?: { reason: string; message: string };
   private sandboxConfig?: { sandboxId: string; config: PodSandboxConfig };
   private syncing = false;
   private pending = false;
@@ -144,6 +145,16 @@ export class PodWorker {
     for (const id of this.svc.prober.containerIds(this.spec.metadata.uid)) this.svc.prober.remove(id);
   }
 
+  /** True while a sync runs or is queued. */
+  get busy(): boolean {
+    return this.syncing || (this.pending && !this.stopped && !this.removed);
+  }
+
+  /** Resolves once no sync runs or is queued (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.syncing) await this.idle;
+  }
+
   /** Asks for a sync `ms` from now, unless one is already due sooner. */
   wakeAfter(ms: number): void {
     if (this.stopped || this.removed) return;
@@ -196,6 +207,7 @@ export class PodWorker {
       hostIPs: this.svc.node.hostIPs,
       now: this.svc.clock.now(),
       startTime: this.startTime,
+      ...(this.failure && { failure: this.failure }),
       ...(previous && { previous }),
     });
   }
@@ -222,7 +234,29 @@ export class PodWorker {
 
   private async observe(): Promise<ObservedPod> {
     this.observed = await this.observer.observe();
+    // After an agent restart the pod started when its sandbox did, not when it was re-applied.
+    for (const s of this.observed.sandboxes) this.startTime = Math.min(this.startTime, s.createdAt);
     return this.observed;
+  }
+
+  /**
+   * activeDeadlineSeconds: a pod active on the node for longer is failed and its containers
+   * stopped, as the kubelet does. Returns true when the deadline has passed.
+   */
+  private async enforceDeadline(observed: ObservedPod): Promise<boolean> {
+    const deadline = this.spec.activeDeadlineSeconds;
+    if (deadline === undefined) return false;
+    const left = this.startTime + deadline * 1000 - this.svc.clock.now();
+    if (left > 0) {
+      this.wakeAfter(left);
+      return false;
+    }
+    const message = "Pod was active on the node longer than the specified deadline";
+    if (!this.failure) this.event("Normal", "DeadlineExceeded", message);
+    this.failure = { reason: "DeadlineExceeded", message };
+    await this.killPod(observed, this.spec.terminationGracePeriodSeconds);
+    await this.observe();
+    return true;
   }
 
   private async syncOnce(): Promise<void> {
@@ -230,6 +264,7 @@ export class PodWorker {
     const spec = this.spec;
     let observed = await this.observe();
     this.reconcileProbes(observed);
+    if (!this.isTerminal() && (await this.enforceDeadline(observed))) return;
     if (this.isTerminal()) {
       // A finished pod runs nothing again; its sandbox is stopped, and kept for its logs.
       for (const s of observed.sandboxes.filter((s) => s.ready)) await stopSandbox(this.svc, s.id);

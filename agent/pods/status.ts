@@ -42,6 +42,8 @@ export interface StatusInput {
   readonly now: number;
   readonly startTime: number;
   readonly previous?: PodStatusView;
+  /** The worker failed the pod as a whole (activeDeadlineSeconds): phase Failed with this reason. */
+  readonly failure?: { readonly reason: string; readonly message: string };
 }
 
 /** RFC 3339 to the second, as Kubernetes prints times in status. */
@@ -218,7 +220,9 @@ export function computePodStatus(input: StatusInput): PodStatusView {
   const phase =
     previousPhase === "Succeeded" || previousPhase === "Failed"
       ? previousPhase
-      : podPhase(spec, initStatuses, appStatuses);
+      : input.failure
+        ? "Failed"
+        : podPhase(spec, initStatuses, appStatuses);
   const terminal = phase === "Succeeded" || phase === "Failed";
 
   const sandbox = observed.sandboxes[0];
@@ -274,6 +278,7 @@ export function computePodStatus(input: StatusInput): PodStatusView {
     status: {
       phase,
       conditions,
+      ...(input.failure && { reason: input.failure.reason, message: input.failure.message }),
       ...(hostIP !== undefined && { hostIP }),
       ...(podIPs[0] !== undefined && { podIP: podIPs[0] }),
       podIPs: podIPs.map((ip) => ({ ip })),

@@ -2,7 +2,13 @@
 // certificate), over TCP or a unix socket. Each report has a deadline; a failed call surfaces
 // as a rejected promise and the reporter decides when to try again.
 import { readFile } from "node:fs/promises";
-import { credentials, Metadata, type ChannelCredentials, type ChannelOptions, type ServiceError } from "@grpc/grpc-js";
+import {
+  credentials,
+  Metadata,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import { OrchestratorClient, type NodeReport, type ReportAck } from "../api/generated/report.js";
 import type { ReporterConfig } from "./config.js";
 
@@ -37,8 +43,11 @@ export async function grpcOrchestratorTransport(
   return {
     report: (report, deadlineMs) =>
       new Promise<ReportAck>((resolve, reject) => {
-        client.report(report, new Metadata(), { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, ack: ReportAck) =>
-          err ? reject(err) : resolve(ack),
+        client.report(
+          report,
+          new Metadata(),
+          { deadline: Date.now() + deadlineMs },
+          (err: ServiceError | null, ack: ReportAck) => (err ? reject(err) : resolve(ack)),
         );
       }),
     close: () => client.close(),

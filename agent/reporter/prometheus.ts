@@ -4,8 +4,18 @@ import { mirroredCounter, mirroredGauge } from "../node/mirrored-metrics.js";
 import type { ReporterCounters } from "./reporter.js";
 
 export function registerReporterMetrics(registry: Registry, counters: () => ReporterCounters): void {
-  mirroredCounter(registry, "berth_reporter_reports_sent_total", "Reports the orchestrator acknowledged.", () => counters().reportsSent);
-  mirroredCounter(registry, "berth_reporter_reports_failed_total", "Reports that failed (sent again later).", () => counters().reportsFailed);
+  mirroredCounter(
+    registry,
+    "berth_reporter_reports_sent_total",
+    "Reports the orchestrator acknowledged.",
+    () => counters().reportsSent,
+  );
+  mirroredCounter(
+    registry,
+    "berth_reporter_reports_failed_total",
+    "Reports that failed (sent again later).",
+    () => counters().reportsFailed,
+  );
   mirroredCounter(
     registry,
     "berth_reporter_metric_samples_dropped_total",

@@ -93,7 +93,12 @@ export class ReportQueue {
   private fullGeneration = 0;
   private batchFullGeneration?: number;
   private batchOpen = false;
-  private counters_ = { droppedMetricSamples: 0, droppedEvents: 0, squashedPodUpdates: 0, coalescedPodUpdates: 0 };
+  private counters_ = {
+    droppedMetricSamples: 0,
+    droppedEvents: 0,
+    squashedPodUpdates: 0,
+    coalescedPodUpdates: 0,
+  };
 
   constructor(private readonly limits: QueueLimits) {}
 

@@ -144,7 +144,12 @@ export class Reporter {
       if (change.type === "EVENT") this.queue.addEvent(this.toEvent(change.event));
       else {
         const observedAt = isoTime(this.clock.now());
-        this.queue.addPodChange(change.type, this.toPod(change.pod), podTransitionKey(change.pod), observedAt);
+        this.queue.addPodChange(
+          change.type,
+          this.toPod(change.pod),
+          podTransitionKey(change.pod),
+          observedAt,
+        );
       }
     } catch (err) {
       this.logger.warn({ err, change: change.type }, "reporter cannot queue a pod change");
@@ -225,7 +230,10 @@ export class Reporter {
       this.sent++;
       this.lastSuccessMs = this.clock.now();
       if (this.backoff.consecutiveFailures > 0) {
-        this.logger.info({ failures: this.backoff.consecutiveFailures, sequence: String(report.sequence) }, "orchestrator reachable again");
+        this.logger.info(
+          { failures: this.backoff.consecutiveFailures, sequence: String(report.sequence) },
+          "orchestrator reachable again",
+        );
       }
       this.backoff.reset();
       if (ack.resync) this.queue.requestFull();
@@ -233,9 +241,15 @@ export class Reporter {
     } catch (err) {
       this.queue.fail();
       this.failed++;
+      // The retry sends everything gathered meanwhile: no extra report is owed.
+      this.again = false;
       const first = this.backoff.consecutiveFailures === 0;
       const delayMs = this.scheduleRetry();
-      const fields = { err: err instanceof Error ? err.message : String(err), retryInMs: delayMs, queued: this.queue.sizes() };
+      const fields = {
+        err: err instanceof Error ? err.message : String(err),
+        retryInMs: delayMs,
+        queued: this.queue.sizes(),
+      };
       if (first) this.logger.warn(fields, "report to the orchestrator failed; retrying with backoff");
       else this.logger.debug(fields, "report to the orchestrator failed again");
     }

@@ -8,6 +8,7 @@ import { registerDelete } from "./delete.js";
 import { registerDescribe } from "./describe.js";
 import { registerDoctor } from "./doctor.js";
 import { registerEvents } from "./events.js";
+import { registerExplain } from "./explain.js";
 import { registerImages } from "./images.js";
 import { registerInspect } from "./inspect.js";
 import { registerInstall } from "./install.js";
@@ -23,6 +24,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerDelete,
   registerDescribe,
   registerEvents,
+  registerExplain,
   registerImages,
   registerPull,
   registerExec,

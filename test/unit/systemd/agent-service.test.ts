@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../../../agent/config.js";
@@ -25,6 +26,7 @@ describe("prepareAgentService", () => {
       cgroups: () => ({ moveSelfToLeaf: async (path) => void moved.push(path) }),
       send: async (args) => void sent.push([...args]),
       pid: 99,
+      signals: new EventEmitter(),
     });
     expect(env.NOTIFY_SOCKET).toBeUndefined();
     expect(service.config.cgroupRoot).toBe("/system.slice/berth.service/pods");
@@ -32,6 +34,7 @@ describe("prepareAgentService", () => {
     expect(service.notifier.enabled).toBe(true);
     await service.notifier.ready();
     expect(sent).toEqual([["--pid=99", "READY=1"]]);
+    expect(service.lifecycle).toBeDefined();
   });
 
   it("moves the agent when a relative root puts pods in its unit cgroup", async () => {
@@ -41,6 +44,7 @@ describe("prepareAgentService", () => {
       detectLayout: async () =>
         detectLayout({ mountinfo: UNIFIED_MOUNTINFO, procCgroup: "0::/system.slice/berth.service\n" }),
       cgroups: () => ({ moveSelfToLeaf: async (path) => void moved.push(path) }),
+      signals: new EventEmitter(),
     });
     expect(moved).toEqual(["/system.slice/berth.service/agent"]);
     expect(service.config.cgroupRoot).toBe("/system.slice/berth.service/pods");
@@ -53,6 +57,7 @@ describe("prepareAgentService", () => {
       detectLayout: async () => {
         throw new Error("no cgroup filesystem");
       },
+      signals: new EventEmitter(),
     });
     expect(service.config).toEqual(defaultConfig());
   });

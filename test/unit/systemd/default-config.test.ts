@@ -27,11 +27,11 @@ describe("renderDefaultConfig", () => {
   });
 
   it("documents real fields: uncommenting every setting gives the defaults again", async () => {
-    // Settings are the commented lines in YAML shape ("# key: value", "#   nested: value", "#     - item").
+    // Settings are "#<yaml>" (no space after "#", or the indentation of a nested key); notes are "# text".
     const uncommented = renderDefaultConfig()
       .split("\n")
-      .filter((line) => /^# ( *[A-Za-z]+:( .*)?| +- .*)$/.test(line))
-      .map((line) => line.slice(2))
+      .filter((line) => /^#(\S| {2})/.test(line))
+      .map((line) => line.slice(1))
       .join("\n");
     expect(uncommented).toContain("cgroupRoot: /berth");
     expect(uncommented).toContain("cni:");

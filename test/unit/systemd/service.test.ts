@@ -25,19 +25,22 @@ function harness(options: { reload?: () => Promise<string>; describe?: () => Pro
   const lifecycle = new ServiceLifecycle({
     notifier,
     logger: silentLogger(),
-    describe: options.describe ?? (async () => `serving ${pods} pods`),
-    reload: options.reload ?? (async () => "config reloaded: nothing changed"),
     signals,
     setInterval: scheduler,
     statusIntervalMs: 1000,
   });
-  return { sent, intervals, signals, lifecycle, notifier, setPods: (n: number) => void (pods = n) };
+  lifecycle.listen();
+  const agent = {
+    describe: options.describe ?? (async () => `serving ${pods} pods`),
+    reload: options.reload ?? (async () => "config reloaded: nothing changed"),
+  };
+  return { sent, intervals, signals, lifecycle, agent, notifier, setPods: (n: number) => void (pods = n) };
 }
 
 describe("ServiceLifecycle", () => {
   it("announces READY=1 with a status, then pings the watchdog and refreshes the status when it changes", async () => {
     const h = harness();
-    await h.lifecycle.started();
+    await h.lifecycle.started(h.agent);
     expect(h.sent[0]).toEqual(["READY=1", "STATUS=serving 0 pods"]);
     const watchdog = h.intervals.find((i) => i.ms === 5000);
     const status = h.intervals.find((i) => i.ms === 1000);
@@ -54,7 +57,7 @@ describe("ServiceLifecycle", () => {
   it("reloads on SIGHUP between RELOADING=1 and READY=1, reporting what changed", async () => {
     let reloads = 0;
     const h = harness({ reload: async () => `config reloaded: applied logLevel (#${++reloads})` });
-    await h.lifecycle.started();
+    await h.lifecycle.started(h.agent);
     h.sent.length = 0;
     h.signals.emit("SIGHUP");
     await h.lifecycle.reloadNow();
@@ -74,7 +77,7 @@ describe("ServiceLifecycle", () => {
         throw new Error('logLevel: unknown level "loud"');
       },
     });
-    await h.lifecycle.started();
+    await h.lifecycle.started(h.agent);
     await h.lifecycle.reloadNow();
     expect(h.sent.at(-1)).toEqual([
       "READY=1",
@@ -84,11 +87,26 @@ describe("ServiceLifecycle", () => {
 
   it("sends STOPPING=1, stops its timers and stops listening for SIGHUP", async () => {
     const h = harness();
-    await h.lifecycle.started();
+    await h.lifecycle.started(h.agent);
     await h.lifecycle.stopping();
     expect(h.sent.at(-1)?.[0]).toBe("STOPPING=1");
     expect(h.intervals.every((i) => i.stopped)).toBe(true);
     expect(h.signals.listenerCount("SIGHUP")).toBe(0);
+  });
+
+  it("defers a SIGHUP that arrives during start-up until the agent serves (node would exit on it)", async () => {
+    let reloads = 0;
+    const h = harness({ reload: async () => `config reloaded (#${++reloads})` });
+    h.signals.emit("SIGHUP");
+    expect(reloads).toBe(0);
+    expect(h.sent).toEqual([]);
+    await h.lifecycle.started(h.agent);
+    expect(reloads).toBe(1);
+    expect(h.sent.filter((m) => m[0] !== "WATCHDOG=1").map((m) => m[0])).toEqual([
+      "READY=1",
+      "RELOADING=1",
+      "READY=1",
+    ]);
   });
 
   it("still reports readiness when describing the agent fails", async () => {
@@ -97,7 +115,7 @@ describe("ServiceLifecycle", () => {
         throw new Error("runtime busy");
       },
     });
-    await h.lifecycle.started();
+    await h.lifecycle.started(h.agent);
     expect(h.sent[0]).toEqual(["READY=1", "STATUS=serving"]);
   });
 });

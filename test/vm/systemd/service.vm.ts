@@ -94,6 +94,12 @@ async function main(): Promise<void> {
     log((await run("systemctl", ["--version"])).split("\n")[0] ?? "");
   });
 
+  await step("how long node takes to load the berth CLI here (every figure below includes it)", async () => {
+    const at = performance.now();
+    await berth("--version");
+    figures.push(`berth --version: ${elapsed(at)}`);
+  });
+
   await step("prepare: state on tmpfs, no CNI, a short watchdog in a drop-in", async () => {
     // The guest's root is an overlay; overlayfs cannot use an overlay as its upper layer.
     await mkdir("/var/lib/berth", { recursive: true });
@@ -172,6 +178,19 @@ async function main(): Promise<void> {
     assert.equal(await unitProperty("ActiveState"), "active");
   });
 
+  await step("berth doctor on a systemd, cgroup v2 host with the service running: no FAIL", async () => {
+    const result = await execa(process.execPath, [BERTH_BIN, "doctor", "-o", "json"], { reject: false });
+    const report = JSON.parse(result.stdout) as {
+      checks: Array<{ name: string; status: string; detail: string }>;
+    };
+    const problems = report.checks.filter((check) => check.status !== "OK");
+    log(`doctor: ${problems.map((c) => `${c.name} ${c.status} (${c.detail})`).join("; ") || "all OK"}`);
+    assert.equal(result.exitCode, 0, result.stdout);
+    for (const name of ["cgroup v2", "cgroup controllers", "systemd", "agent", "socket permissions", "PSI"]) {
+      assert.equal(report.checks.find((check) => check.name === name)?.status, "OK", name);
+    }
+  });
+
   await step("systemctl restart berth: containers keep running, the new agent re-adopts them", async () => {
     const before = Number(await unitProperty("MainPID"));
     const at = performance.now();
@@ -222,8 +241,21 @@ async function main(): Promise<void> {
   });
 }
 
+/** The unit's life from systemd's and the agent's own lines, with boot-relative timestamps. */
+async function printTimeline(): Promise<void> {
+  const journal = await execa("journalctl", ["-u", "berth.service", "--no-pager", "-o", "short-monotonic"], {
+    reject: false,
+  });
+  const wanted = /systemd\[1\]|berth agent serving|moved process|pod cgroup root|config reload|shutting down/;
+  const lines = journal.stdout.split("\n").filter((line) => wanted.test(line));
+  console.log(
+    `# --- berth.service timeline ---\n${lines.map((line) => `# ${line.slice(0, 200)}`).join("\n")}`,
+  );
+}
+
 main().then(
-  () => {
+  async () => {
+    await printTimeline();
     log(`all steps passed; ${figures.join("; ")}`);
     process.exit(0);
   },

@@ -89,20 +89,7 @@ describe("bad input gets a clear status and leaves nothing behind", () => {
 
   it("a missing mount source is INVALID_ARGUMENT naming the mount, with no rootfs, bundle or cgroup left", async () => {
     const bad = containerConfig("m", image, ["true"], {
-      mounts: [
-        {
-          containerPath: "/data",
-          hostPath: "/does/not/exist",
-          readonly: false,
-          selinuxRelabel: false,
-          propagation: 0,
-          uidMappings: [],
-          gidMappings: [],
-          recursiveReadOnly: false,
-          image: undefined,
-          imageSubPath: "",
-        },
-      ],
+      mounts: [Mount.fromPartial({ containerPath: "/data", hostPath: "/does/not/exist" })],
     });
     const err = await grpcError(
       h.cri.runtime.createContainer({ podSandboxId, config: bad, sandboxConfig: config }),
@@ -120,21 +107,7 @@ describe("bad input gets a clear status and leaves nothing behind", () => {
 
   it("absurd resources are INVALID_ARGUMENT naming the field", async () => {
     const tiny = containerConfig("r", image, ["true"], {
-      linux: {
-        resources: {
-          memoryLimitInBytes: 1n,
-          cpuPeriod: 0n,
-          cpuQuota: 0n,
-          cpuShares: 0n,
-          oomScoreAdj: 0n,
-          cpusetCpus: "",
-          cpusetMems: "",
-          hugepageLimits: [],
-          unified: {},
-          memorySwapLimitInBytes: 0n,
-        },
-        securityContext: undefined,
-      },
+      linux: LinuxContainerConfig.fromPartial({ resources: { memoryLimitInBytes: 1n } }),
     });
     const err = await grpcError(
       h.cri.runtime.createContainer({ podSandboxId, config: tiny, sandboxConfig: config }),

@@ -217,6 +217,7 @@ export class FakeRuntime {
       listContainers: async (req) => ({
         containers: [...this.containers.values()]
           .filter((c) => filterLabels(c.config.labels, req.filter?.labelSelector))
+          .filter((c) => !req.filter?.podSandboxId || c.sandboxId === req.filter.podSandboxId)
           .map((c) => ({
             id: c.id,
             podSandboxId: c.sandboxId,

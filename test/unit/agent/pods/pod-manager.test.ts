@@ -1,7 +1,7 @@
 // The PodManager and its workers over an in-memory runtime, on a manual clock: what the CRI
 // is asked for, restart decisions and backoff, spec changes, image failures, deletion and
 // the restore of applied specs after a restart.
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ import {
 import { PodManager, type PodManagerOptions } from "../../../../agent/pods/pod-manager.js";
 import type { PodChange, PodStatusView } from "../../../../agent/pods/pod-manager-api.js";
 import { FakeRuntime } from "./fake-runtime.js";
-import { ManualTime, settle } from "./manual-time.js";
+import { ManualTime, settle as ioTurns } from "./manual-time.js";
 import { IMAGE, container, podSpec } from "./pod-spec-fixture.js";
 
 let dir: string;
@@ -55,6 +55,14 @@ async function startManager(extra: Partial<PodManagerOptions> = {}): Promise<Pod
   return manager;
 }
 
+/** Waits until every manager's workers are idle (and a few I/O turns for probe runs). */
+async function settle(): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    await ioTurns(3);
+    for (const m of managers) await m.settled();
+  }
+}
+
 /** One relist and one sync of every pod, as time passing would bring. */
 async function cycle(manager: PodManager): Promise<void> {
   await manager.relistNow();
@@ -66,6 +74,7 @@ async function cycle(manager: PodManager): Promise<void> {
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "berth-pods-"));
   time = new ManualTime();
+  time.settler = settle;
   fake = new FakeRuntime(() => time.now);
   fake.addImage(IMAGE);
   managers = [];
@@ -414,6 +423,8 @@ describe("PodManager on a fake runtime", () => {
     await first.stop();
     const created = fake.callsOf("createContainer").length;
 
+    // Left by an agent that died in the middle of a deletion.
+    await mkdir(join(dir, "state", "pods", "uid-gone", "volumes"), { recursive: true });
     const second = await startManager();
     await settle();
     expect(second.get("default", "kept")?.status.phase).toBe("Running");
@@ -424,6 +435,8 @@ describe("PodManager on a fake runtime", () => {
     await settle();
     const left = [...fake.sandboxes.values()].map((s) => s.config.metadata?.name);
     expect(left).toEqual(["kept"]);
+    await settle();
+    expect((await readdir(join(dir, "state", "pods"))).sort()).toEqual(["uid-kept"]);
   });
 
   it("drives readiness from a probe and kills a container whose liveness probe fails", async () => {
@@ -471,6 +484,51 @@ describe("PodManager on a fake runtime", () => {
     const failed = manager.probeCounts().find((c) => c.probe_type === "Liveness" && c.result === "failed");
     expect(failed).toMatchObject({ pod: "probed", namespace: "default", container: "app" });
     expect(failed?.count).toBe(unhealthy?.count);
+  });
+
+  it("kills a container whose postStart hook fails, and restarts it by policy", async () => {
+    fake.exec = (_id, cmd) => ({ exitCode: cmd[0] === "setup" ? 2 : 0, stdout: "no config" });
+    const manager = await startManager();
+    await manager.apply(
+      podSpec("hooked", {
+        containers: [container("app", { lifecycle: { postStart: { exec: { command: ["setup"] } } } })],
+      }),
+      { kind: "api" },
+    );
+    await settle();
+    const event = manager.events({ name: "hooked" }).find((e) => e.reason === "FailedPostStartHook");
+    expect(event?.type).toBe("Warning");
+    expect(event?.message).toMatch(
+      /^Exec lifecycle hook \(\["setup"\]\) for Container "app" in Pod "hooked_default\(uid-hooked\)" failed - error: command 'setup' exited with 2: no config/,
+    );
+    expect(fake.callsOf("stopContainer")).toHaveLength(1);
+    expect(app(manager.get("default", "hooked"))?.state).toMatchObject({
+      waiting: { reason: "PostStartHookError" },
+    });
+    fake.exec = () => ({ exitCode: 0 });
+    await cycle(manager);
+    const pod = manager.get("default", "hooked")!;
+    expect(app(pod)?.restartCount).toBe(1);
+    expect("running" in app(pod)!.state).toBe(true);
+  });
+
+  it("fails a pod that outlives its activeDeadlineSeconds", async () => {
+    const manager = await startManager();
+    await manager.apply(podSpec("deadline", { activeDeadlineSeconds: 30 }), { kind: "api" });
+    await settle();
+    expect(manager.get("default", "deadline")?.status.phase).toBe("Running");
+    await time.advance(30_000);
+    await settle();
+    const pod = manager.get("default", "deadline")!;
+    expect(pod.status).toMatchObject({
+      phase: "Failed",
+      reason: "DeadlineExceeded",
+      message: "Pod was active on the node longer than the specified deadline",
+    });
+    expect(fake.running("app")).toHaveLength(0);
+    expect([...fake.sandboxes.values()].every((s) => !s.ready)).toBe(true);
+    await cycle(manager);
+    expect(fake.callsOf("createContainer")).toHaveLength(1);
   });
 
   it("refuses to apply over a pod that is being deleted, and replaces a pod whose uid changed", async () => {
