@@ -25,6 +25,7 @@ import { detectHostLayout } from "../cgroups/detect.js";
 import { PodManager } from "./pods/pod-manager.js";
 import { runtimeClients } from "./runtime-client.js";
 // --- end pods ---
+import { startNodeServices } from "./node-services.js";
 // --- Node API and static pods (agent/node-api, agent/static-pods) ---
 import { nodeServiceBinding, startStaticPods } from "./node-api/front-ends.js";
 // --- end Node API and static pods ---
@@ -85,6 +86,19 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     maxExecProbes: config.maxExecProbes,
   });
   await pods.start();
+  // The runtime's OOM kills and CPU throttling become pod events (kubelet shows neither a
+  // child-process OOM kill nor throttling; berth does).
+  runtime.onOom((e) =>
+    pods.containerEvent(
+      e.containerId,
+      "Warning",
+      e.kind === "container-killed" ? "OOMKilled" : "OOMKilling",
+      e.message,
+    ),
+  );
+  runtime.onCpuThrottled((e) =>
+    pods.containerEvent(e.containerId, "Warning", "CPUThrottlingHigh", e.message),
+  );
   // Containers keep running when the agent stops: only the workers stop.
   const stopPods = async (): Promise<void> => {
     await pods.stop();
@@ -171,6 +185,15 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   const staticPods = await startStaticPods(config.manifestsDir, pods, logger);
   pods.markSourcesReady();
   // --- end static pods ---
+  // Node status, the eviction manager and (when an endpoint is configured) the upstream reporter.
+  const nodeServices = await startNodeServices({
+    config,
+    logger,
+    runtime,
+    pods,
+    evictPod: (pod, message, signal, grace) => pods.evict(pod, message, signal, grace),
+    metricsRegistry: metrics.registry,
+  });
   logger.info({ socket: config.socket, stateDir: config.stateDir }, "berth agent serving");
   return {
     runtime,
@@ -178,6 +201,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     ...(http && { http }),
     pods,
     stop: async () => {
+      await nodeServices.stop();
       housekeeping.stop();
       await http?.close();
       metrics.close();

@@ -207,6 +207,19 @@ export class PodManager implements PodManagerApi {
     await worker.terminate(gracePeriodSeconds);
   }
 
+  /** Records a runtime event about a container (OOM kill, CPU throttling) on its pod. */
+  containerEvent(containerId: string, type: "Normal" | "Warning", reason: string, message: string): void {
+    for (const worker of this.workers.values())
+      if (worker.containerEvent(containerId, type, reason, message)) return;
+  }
+
+  /** Fails the pod with reason Evicted and stops its containers (the eviction manager calls this). */
+  async evict(pod: PodStatusView, message: string, _signal: string, gracePeriodSeconds = 0): Promise<void> {
+    const worker = this.workers.get(podKey(pod.metadata.namespace, pod.metadata.name));
+    if (!worker || worker.identity.uid !== pod.metadata.uid) return;
+    await worker.evict(message, gracePeriodSeconds);
+  }
+
   get(namespace: string, name: string): PodStatusView | undefined {
     return this.workers.get(podKey(namespace, name))?.status();
   }

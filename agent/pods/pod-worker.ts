@@ -52,6 +52,8 @@ export class PodWorker {
   private view: PodStatusView;
   private startTime: number;
   private failure?: { reason: string; message: string };
+  /** Set by evict(): the grace period to stop the containers with, once. */
+  private evictionGrace?: number;
   private sandboxConfig?: { sandboxId: string; config: PodSandboxConfig };
   private syncing = false;
   private pending = false;
@@ -129,6 +131,33 @@ export class PodWorker {
     this.refreshStatus();
     this.requestSync();
     return done;
+  }
+
+  /**
+   * Eviction by the node (the eviction manager): the pod fails with reason Evicted and is not
+   * restarted; its containers are stopped within the grace period (0 for hard thresholds).
+   */
+  async evict(message: string, gracePeriodSeconds: number): Promise<void> {
+    if (this.isTerminal() || this.termination) return;
+    this.event("Warning", "Evicted", message);
+    this.failure = { reason: "Evicted", message };
+    this.evictionGrace = gracePeriodSeconds;
+    this.syncAbort.abort();
+    this.refreshStatus();
+    this.requestSync();
+    await this.settled();
+  }
+
+  /**
+   * A runtime event about one of this pod's containers (an OOM kill, CPU throttling) becomes a
+   * pod event; false when the container is not this pod's.
+   */
+  containerEvent(containerId: string, type: "Normal" | "Warning", reason: string, message: string): boolean {
+    const container = this.observed.containers.find((c) => c.id === containerId);
+    if (!container) return false;
+    const list = container.role === "init" ? "initContainers" : "containers";
+    this.event(type, reason, message, `spec.${list}{${container.name}}`);
+    return true;
   }
 
   /** Agent shutdown: the worker stops; its containers keep running. */
@@ -266,6 +295,12 @@ export class PodWorker {
     this.reconcileProbes(observed);
     if (!this.isTerminal() && (await this.enforceDeadline(observed))) return;
     if (this.isTerminal()) {
+      if (this.evictionGrace !== undefined) {
+        const grace = this.evictionGrace;
+        this.evictionGrace = undefined;
+        await this.killPod(observed, grace);
+        observed = await this.observe();
+      }
       // A finished pod runs nothing again; its sandbox is stopped, and kept for its logs.
       for (const s of observed.sandboxes.filter((s) => s.ready)) await stopSandbox(this.svc, s.id);
       return;

@@ -7,6 +7,7 @@ import { after, before, describe } from "node:test";
 import { detectHostLayout } from "../../cgroups/detect.js";
 import { cpuAndPressureTests } from "./cgroup2/cpu-and-pressure.vm.js";
 import { memoryKillTests } from "./cgroup2/memory-kills.vm.js";
+import { evictionTests } from "./eviction.vm.js";
 import { startVmRuntime, type VmRuntime } from "./cgroup2/vm-runtime.js";
 
 const started = performance.now();
@@ -36,6 +37,7 @@ describe("berth on a pure cgroup v2 kernel", () => {
 
   memoryKillTests(vm);
   cpuAndPressureTests(vm);
+  evictionTests(vm);
 });
 
 function seconds(): string {
