@@ -531,6 +531,36 @@ describe("PodManager on a fake runtime", () => {
     expect(fake.callsOf("createContainer")).toHaveLength(1);
   });
 
+  it("evicts a pod: Failed with reason Evicted, an Evicted event, containers stopped and not restarted", async () => {
+    const manager = await startManager();
+    await manager.apply(podSpec("hog"), { kind: "api" });
+    await settle();
+    const message = "The node was low on resource: memory. Threshold quantity: 100Mi, available: 80Mi.";
+    await manager.evict(manager.get("default", "hog")!, message, "memory.available", 0);
+    await settle();
+    expect(manager.get("default", "hog")?.status).toMatchObject({
+      phase: "Failed",
+      reason: "Evicted",
+      message,
+    });
+    expect(manager.events({ name: "hog" }).some((e) => e.reason === "Evicted" && e.type === "Warning")).toBe(
+      true,
+    );
+    expect(fake.running("app")).toHaveLength(0);
+    await cycle(manager);
+    expect(fake.callsOf("createContainer")).toHaveLength(1);
+  });
+
+  it("records the runtime's OOM and throttling events on the container's pod", async () => {
+    const manager = await startManager();
+    await manager.apply(podSpec("oomy"), { kind: "api" });
+    await settle();
+    const id = fake.running("app")[0]!.id;
+    manager.containerEvent(id, "Warning", "OOMKilling", "a process in container app was OOM-killed");
+    const event = manager.events({ name: "oomy" }).find((e) => e.reason === "OOMKilling");
+    expect(event).toMatchObject({ type: "Warning", fieldPath: "spec.containers{app}" });
+  });
+
   it("refuses to apply over a pod that is being deleted, and replaces a pod whose uid changed", async () => {
     const manager = await startManager();
     await manager.apply(podSpec("same"), { kind: "api" });
