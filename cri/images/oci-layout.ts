@@ -142,7 +142,8 @@ function manifestsOf(index: JsonObject, field: string): Descriptor[] {
   return index.manifests.map((m, i) => parseDescriptor(m, `${field}.manifests[${i}]`));
 }
 
-function parseJsonObject(bytes: Buffer, field: string): JsonObject {
+/** Parses a JSON document that must be an object; errors name `field`. */
+export function parseJsonObject(bytes: Buffer, field: string): JsonObject {
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString("utf8"));

@@ -32,6 +32,7 @@ import {
   parseDescriptor,
   platformMatches,
   type Descriptor,
+  parseJsonObject,
   type JsonObject,
 } from "./oci-layout.js";
 import { formatPlatform, hostPlatform, type Platform } from "./platform.js";
@@ -424,7 +425,7 @@ export class ImageStore {
    */
   async addVerifiedImage(image: VerifiedImage): Promise<ImageRecord> {
     const field = image.field ?? "manifest";
-    const manifest = parseJsonObjectBytes(image.manifest.bytes, field);
+    const manifest = parseJsonObject(image.manifest.bytes, field);
     const { config: configDesc, layers: layerDescs } = parseImageManifest(manifest, field);
     if (configDesc.digest !== image.config.descriptor.digest) {
       throw new InvalidArgumentError(
@@ -432,7 +433,7 @@ export class ImageStore {
         `does not match config ${image.config.descriptor.digest}`,
       );
     }
-    const config = parseJsonObjectBytes(image.config.bytes, `${field}.config`);
+    const config = parseJsonObject(image.config.bytes, `${field}.config`);
     const diffIds = diffIdsOf(config, layerDescs.length, `${field}.config`);
     this.checkConfigPlatform(config, `${field}.config`);
     const layers: ImageLayer[] = layerDescs.map((desc, i) => ({
@@ -672,19 +673,6 @@ export function diffIdsOf(config: JsonObject, layerCount: number, field: string)
     );
   }
   return diffIds;
-}
-
-function parseJsonObjectBytes(bytes: Buffer, field: string): JsonObject {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString("utf8"));
-  } catch (err) {
-    throw new InvalidArgumentError(field, `not valid JSON: ${(err as Error).message}`);
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new InvalidArgumentError(field, "not a JSON object");
-  }
-  return value as JsonObject;
 }
 
 function union(a: string[], b: string[]): string[] {

@@ -23,7 +23,7 @@ import {
 import type { Logger } from "../../../common/logger.js";
 import { isSha256Digest, sha256Digest } from "../digest.js";
 import type { ImageRecord } from "../image-record.js";
-import { platformMatches, type Descriptor, type JsonObject } from "../oci-layout.js";
+import { parseJsonObject, platformMatches, type Descriptor, type JsonObject } from "../oci-layout.js";
 import { formatPlatform, type Platform } from "../platform.js";
 import { formatReference, normalizeReference, repositoryName, type ImageReference } from "../reference.js";
 import { diffIdsOf, parseImageManifest, type ImageStore } from "../store.js";
@@ -221,7 +221,7 @@ export class ImagePuller {
     const label = `manifest ${manifest.descriptor.digest}`;
     const { config: configDesc, layers } = parseImageManifest(manifest.json, label);
     const configBytes = await session.fetchConfig(configDesc);
-    const config = parseConfig(configBytes, `${label} config`);
+    const config = parseJsonObject(configBytes, `${label} config`);
     const diffIds = diffIdsOf(config, layers.length, `${label} config`);
     this.checkPlatform(config, reference);
 
@@ -690,19 +690,6 @@ class PullSession {
         ),
     });
   }
-}
-
-function parseConfig(bytes: Buffer, field: string): JsonObject {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString("utf8"));
-  } catch (err) {
-    throw new InvalidArgumentError(field, `not valid JSON: ${(err as Error).message}`);
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new InvalidArgumentError(field, "not a JSON object");
-  }
-  return value as JsonObject;
 }
 
 /** Runs at most `limit` tasks at once, the rest in arrival order. */
