@@ -3,6 +3,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
 import { connectCri, type CriClients } from "../../cri/grpc-client.js";
 
 /** The repository root, whether this file runs from source (vitest) or from dist/. */
@@ -29,6 +32,20 @@ export interface AgentProcess {
   kill9(): Promise<void>;
   /** SIGTERM, and wait for exit. */
   stop(): Promise<void>;
+}
+
+/** A fresh temp root with an agent's socket, state and run dirs, and a relative cgroup root. */
+export async function agentTestDirs(prefix: string): Promise<{ root: string; dirs: AgentDirs }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  return {
+    root,
+    dirs: {
+      socket: join(root, "berth.sock"),
+      stateDir: join(root, "state"),
+      runDir: join(root, "run"),
+      cgroupRoot: `berth-it-${randomBytes(4).toString("hex")}`,
+    },
+  };
 }
 
 export function requireBuild(): void {

@@ -1,13 +1,11 @@
 // `berth exec` and `berth port-forward` through the agent's streaming server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { execa } from "execa";
 import { buildBusyboxImage } from "../../helpers/oci-image.js";
 import {
+  agentTestDirs,
   BERTH_BIN,
   startAgentProcess,
   type AgentDirs,
@@ -24,13 +22,7 @@ describe("berth exec and port-forward", () => {
   let podSandboxId = "";
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "bexec-"));
-    dirs = {
-      socket: join(root, "berth.sock"),
-      stateDir: join(root, "state"),
-      runDir: join(root, "run"),
-      cgroupRoot: `berth-it-${randomBytes(4).toString("hex")}`,
-    };
+    ({ root, dirs } = await agentTestDirs("bexec-"));
     agent = await startAgentProcess(dirs);
     await buildBusyboxImage(join(root, "layout"), { name: "berth.test/exec:1" });
     await execa(process.execPath, [

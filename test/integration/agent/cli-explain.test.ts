@@ -2,9 +2,7 @@
 // fails, one whose container exits 1 again and again, and a healthy one; the real `berth`
 // binary must name the liveness failure and the crash loop (with its exit code and last log
 // lines) and exit 3, and exit 0 for the healthy pod.
-import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +10,7 @@ import type { Explanation } from "../../../agent/cli/explain/types.js";
 import { connectNode, type NodeApi } from "../../../agent/node-api/node-client.js";
 import { podFromJson, type PodJson } from "../../../agent/node-api/pod-json.js";
 import {
+  agentTestDirs,
   BERTH_BIN,
   startAgentProcess,
   type AgentDirs,
@@ -93,13 +92,7 @@ describe("berth explain", () => {
   }
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "bexplain-"));
-    dirs = {
-      socket: join(root, "berth.sock"),
-      stateDir: join(root, "state"),
-      runDir: join(root, "run"),
-      cgroupRoot: `berth-it-${randomBytes(4).toString("hex")}`,
-    };
+    ({ root, dirs } = await agentTestDirs("bexplain-"));
     const config = join(root, "config.yaml");
     await writeFile(config, `manifestsDir: ${join(root, "manifests")}\nhttp:\n  enabled: false\n`);
     agent = await startAgentProcess(dirs, ["--no-cni", "--config", config]);

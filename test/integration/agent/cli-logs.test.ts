@@ -1,14 +1,13 @@
 // `berth logs`, `inspect` and `stats` with the real binary against a running agent:
 // containers write real CRI log files through conmon; the CLI reads them on this node.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp, rename } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rename } from "node:fs/promises";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { execa } from "execa";
 import { ContainerState, type PodSandboxConfig } from "../../../cri/api/generated/api.js";
 import { buildBusyboxImage } from "../../helpers/oci-image.js";
 import {
+  agentTestDirs,
   BERTH_BIN,
   startAgentProcess,
   type AgentDirs,
@@ -51,13 +50,7 @@ describe("berth logs, inspect and stats", () => {
   }
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "bclilogs-"));
-    dirs = {
-      socket: join(root, "berth.sock"),
-      stateDir: join(root, "state"),
-      runDir: join(root, "run"),
-      cgroupRoot: `berth-it-${randomBytes(4).toString("hex")}`,
-    };
+    ({ root, dirs } = await agentTestDirs("bclilogs-"));
     agent = await startAgentProcess(dirs);
     await buildBusyboxImage(join(root, "layout"), { name: IMAGE });
     const imported = await berth("image", "import", join(root, "layout"));

@@ -1,12 +1,11 @@
 // `berth pull` through the agent from a real registry on loopback.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { execa } from "execa";
 import { buildBusyboxImage } from "../../helpers/oci-image.js";
 import {
+  agentTestDirs,
   BERTH_BIN,
   startAgentProcess,
   type AgentDirs,
@@ -29,13 +28,7 @@ describe("berth pull", () => {
   let registry: RunningRegistry | undefined;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "bpull-"));
-    dirs = {
-      socket: join(root, "berth.sock"),
-      stateDir: join(root, "state"),
-      runDir: join(root, "run"),
-      cgroupRoot: `berth-it-${randomBytes(4).toString("hex")}`,
-    };
+    ({ root, dirs } = await agentTestDirs("bpull-"));
     registry = await startRegistry();
     const name = "berth.test/pulled:1";
     await buildBusyboxImage(join(root, "layout"), {

@@ -1,12 +1,10 @@
 // The real `berth` binary against a running agent: output and exit codes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { execa } from "execa";
 import { buildBusyboxImage } from "../../helpers/oci-image.js";
 import {
+  agentTestDirs,
   BERTH_BIN,
   startAgentProcess,
   type AgentDirs,
@@ -24,13 +22,7 @@ describe("berth CLI", () => {
     execa(process.execPath, [BERTH_BIN, "--endpoint", dirs.socket, ...args], { reject: false });
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "bcli-"));
-    dirs = {
-      socket: join(root, "berth.sock"),
-      stateDir: join(root, "state"),
-      runDir: join(root, "run"),
-      cgroupRoot: `berth-it-${randomBytes(4).toString("hex")}`,
-    };
+    ({ root, dirs } = await agentTestDirs("bcli-"));
     agent = await startAgentProcess(dirs);
   });
   afterAll(async () => {

@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp, readFile, rm, writeFile, readdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, writeFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { ContainerConfig, ContainerState, PodSandboxState } from "../../../cri/api/generated/api.js";
 import { ImageStore } from "../../../cri/images/store.js";
 import { silentLogger } from "../../../common/logger.js";
 import { buildBusyboxImage } from "../../helpers/oci-image.js";
 import { sandboxConfig } from "../../helpers/runtime-harness.js";
-import { startAgentProcess, type AgentDirs, type AgentProcess } from "../../helpers/agent-process.js";
+import {
+  agentTestDirs,
+  startAgentProcess,
+  type AgentDirs,
+  type AgentProcess,
+} from "../../helpers/agent-process.js";
 import { forceCleanup } from "../../helpers/force-cleanup.js";
 
 const IMAGE = "berth.test/crash:1";
@@ -37,13 +40,7 @@ describe("kill -9 of the agent loses nothing", () => {
   let agent: AgentProcess | undefined;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "bcr-"));
-    dirs = {
-      socket: join(root, "berth.sock"),
-      stateDir: join(root, "state"),
-      runDir: join(root, "run"),
-      cgroupRoot: `berth-it-${randomBytes(4).toString("hex")}`,
-    };
+    ({ root, dirs } = await agentTestDirs("bcr-"));
     const layout = join(root, "layout");
     await buildBusyboxImage(layout, { name: IMAGE });
     const store = new ImageStore({ root: join(dirs.stateDir, "images"), logger: silentLogger() });
