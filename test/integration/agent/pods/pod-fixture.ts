@@ -31,12 +31,19 @@ export interface PodFixture {
   cleanup(): Promise<void>;
 }
 
-export async function startPodFixture(extra: Partial<PodManagerOptions> = {}): Promise<PodFixture> {
+/**
+ * viaSocket: the pod manager reaches the runtime through berth's own CRI socket (a gRPC
+ * client), as it would any other CRI runtime, instead of in-process.
+ */
+export async function startPodFixture(
+  extra: Partial<PodManagerOptions> = {},
+  { viaSocket = false }: { viaSocket?: boolean } = {},
+): Promise<PodFixture> {
   const harness = await startHarness();
   const image = await harness.importBusybox();
   const resolvConf = join(harness.root, "resolv.conf");
   await writeFile(resolvConf, "nameserver 127.0.0.53\n");
-  const clients = inProcessClients(harness.runtime);
+  const clients = viaSocket ? harness.cri : inProcessClients(harness.runtime);
   const options: PodManagerOptions = {
     runtime: clients.runtime,
     images: clients.images,
