@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import * as os from "node:os";
 import type { NodeCondition, NodeInfo } from "../api/generated/berth.js";
 import type { StatusResponse } from "../../cri/api/generated/api.js";
+import { ociArchitecture } from "../../cri/images/platform.js";
 
 export interface HostFacts {
   hostname: string;
@@ -26,17 +27,6 @@ export interface NodeInfoSources {
   nodeName?: string;
 }
 
-const GO_ARCH: Readonly<Record<string, string>> = {
-  x64: "amd64",
-  ia32: "386",
-  arm64: "arm64",
-  arm: "arm",
-  s390x: "s390x",
-  riscv64: "riscv64",
-  loong64: "loong64",
-  ppc64: os.endianness() === "LE" ? "ppc64le" : "ppc64",
-};
-
 /** The CRI condition types a node needs before it can run pods. */
 const REQUIRED_RUNTIME_CONDITIONS = ["RuntimeReady", "NetworkReady"] as const;
 
@@ -46,7 +36,7 @@ export async function readHostFacts(osReleasePath = "/etc/os-release"): Promise<
     operatingSystem: os.type().toLowerCase(),
     osImage: await prettyName(osReleasePath),
     kernelVersion: os.release(),
-    architecture: GO_ARCH[os.arch()] ?? os.arch(),
+    architecture: ociArchitecture(os.arch()),
     cpus: os.availableParallelism(),
     memoryBytes: os.totalmem(),
   };

@@ -6,6 +6,7 @@ import * as si from "systeminformation";
 import type { CgroupMode } from "../../cgroups/detect.js";
 import { statFsCapacity } from "../../cri/stats/collector.js";
 import type { FsCapacity } from "../../cri/stats/types.js";
+import { ociArchitecture } from "../../cri/images/platform.js";
 
 export interface NodeFacts {
   readonly hostname: string;
@@ -61,18 +62,6 @@ export interface NodeFactsSources {
   readonly berthVersion: string;
 }
 
-/** Node's architecture names to Go's. */
-const GO_ARCH: Readonly<Record<string, string>> = {
-  x64: "amd64",
-  ia32: "386",
-  arm64: "arm64",
-  arm: "arm",
-  s390x: "s390x",
-  riscv64: "riscv64",
-  loong64: "loong64",
-  ppc64: "ppc64le",
-};
-
 export function osImage(os: { distro: string; release: string; codename: string }): string {
   const base = [os.distro, os.release].filter((s) => s !== "").join(" ");
   return os.codename ? `${base} (${os.codename})` : base;
@@ -94,7 +83,7 @@ export async function gatherNodeFacts(sources: NodeFactsSources): Promise<NodeFa
     operatingSystem: os.platform,
     osImage: osImage(os),
     kernelVersion: os.kernel,
-    architecture: GO_ARCH[os.arch] ?? os.arch,
+    architecture: ociArchitecture(os.arch),
     cpuModel: [cpu.manufacturer, cpu.brand].filter((s) => s !== "").join(" "),
     cpuCount: cpu.cores,
     memoryBytes: mem.total,

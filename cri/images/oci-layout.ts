@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { InvalidArgumentError } from "../../common/errors.js";
 import { digestHex, sha256Digest } from "./digest.js";
 import { isIndexMediaType, isManifestMediaType } from "./media-types.js";
-import type { Platform } from "./platform.js";
+import { platformMatches, type Platform } from "./platform.js";
 
 /** Manifests, indexes and configs are small; anything bigger is refused rather than buffered. */
 export const MAX_JSON_BLOB_BYTES = 8 * 1024 * 1024;
@@ -53,10 +53,7 @@ export function parseDescriptor(value: unknown, field: string): Descriptor {
   return descriptor;
 }
 
-export function platformMatches(candidate: Platform, wanted: Platform): boolean {
-  if (candidate.os !== wanted.os || candidate.architecture !== wanted.architecture) return false;
-  return !candidate.variant || !wanted.variant || candidate.variant === wanted.variant;
-}
+export { platformMatches } from "./platform.js";
 
 export class OciLayout {
   constructor(readonly dir: string) {}

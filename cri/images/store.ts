@@ -30,12 +30,11 @@ import { Annotation, isConfigMediaType, isLayerMediaType, MediaType } from "./me
 import {
   OciLayout,
   parseDescriptor,
-  platformMatches,
   type Descriptor,
   parseJsonObject,
   type JsonObject,
 } from "./oci-layout.js";
-import { formatPlatform, hostPlatform, type Platform } from "./platform.js";
+import { formatPlatform, hostPlatform, platformMismatch, type Platform } from "./platform.js";
 import { formatReference, normalizeReference, repositoryName, type ImageReference } from "./reference.js";
 
 export interface ImageStoreOptions {
@@ -457,18 +456,8 @@ export class ImageStore {
   }
 
   private checkConfigPlatform(config: JsonObject, field: string): void {
-    if (typeof config.os !== "string" || typeof config.architecture !== "string") return;
-    const imagePlatform: Platform = {
-      os: config.os,
-      architecture: config.architecture,
-      ...(typeof config.variant === "string" ? { variant: config.variant } : {}),
-    };
-    if (!platformMatches(imagePlatform, this.platform)) {
-      throw new InvalidArgumentError(
-        field,
-        `image is for ${formatPlatform(imagePlatform)}, this host runs ${formatPlatform(this.platform)}`,
-      );
-    }
+    const mismatch = platformMismatch(config, this.platform);
+    if (mismatch) throw new InvalidArgumentError(field, `image is for ${mismatch}`);
   }
 
   /** Stores the record, merging names with an earlier import and moving tags off other images.

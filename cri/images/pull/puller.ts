@@ -23,8 +23,8 @@ import {
 import type { Logger } from "../../../common/logger.js";
 import { isSha256Digest, sha256Digest } from "../digest.js";
 import type { ImageRecord } from "../image-record.js";
-import { parseJsonObject, platformMatches, type Descriptor, type JsonObject } from "../oci-layout.js";
-import { formatPlatform, type Platform } from "../platform.js";
+import { parseJsonObject, type Descriptor, type JsonObject } from "../oci-layout.js";
+import { platformMismatch, type Platform } from "../platform.js";
 import { formatReference, normalizeReference, repositoryName, type ImageReference } from "../reference.js";
 import { diffIdsOf, parseImageManifest, type ImageStore } from "../store.js";
 import type { AuthChallenge } from "./auth-challenge.js";
@@ -264,18 +264,8 @@ export class ImagePuller {
   }
 
   private checkPlatform(config: JsonObject, reference: string): void {
-    if (typeof config.os !== "string" || typeof config.architecture !== "string") return;
-    const imagePlatform: Platform = {
-      os: config.os,
-      architecture: config.architecture,
-      ...(typeof config.variant === "string" ? { variant: config.variant } : {}),
-    };
-    if (!platformMatches(imagePlatform, this.platform)) {
-      throw new InvalidArgumentError(
-        "image",
-        `${reference} is for ${formatPlatform(imagePlatform)}, this host runs ${formatPlatform(this.platform)}`,
-      );
-    }
+    const mismatch = platformMismatch(config, this.platform);
+    if (mismatch) throw new InvalidArgumentError("image", `${reference} is for ${mismatch}`);
   }
 
   /** Brings every layer into the store; on the first failure the others are stopped, and the
