@@ -7,6 +7,7 @@ import {
   type ClientReadableStream,
   type ServiceDefinition,
   type ServiceError,
+  status,
 } from "@grpc/grpc-js";
 import {
   ImageServiceClient,
@@ -23,7 +24,8 @@ export interface CriClients {
   close(): void;
 }
 
-const clientOptions = {
+/** The message limits of every berth gRPC client, as the kubelet's. */
+export const clientOptions = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
 };
@@ -72,14 +74,21 @@ export function promisify<T>(client: Client, definition: ServiceDefinition, time
   return api as T;
 }
 
-async function* streamToIterable(
-  stream: ClientReadableStream<unknown>,
+/** A server stream as an async iterable; aborting the signal cancels the call and ends it quietly. */
+export async function* streamToIterable<T>(
+  stream: ClientReadableStream<T>,
   signal?: AbortSignal,
-): AsyncIterable<unknown> {
-  signal?.addEventListener("abort", () => stream.cancel());
+): AsyncGenerator<T> {
+  const cancel = (): void => stream.cancel();
+  signal?.addEventListener("abort", cancel);
   try {
-    for await (const item of stream) yield item;
+    for await (const item of stream) yield item as T;
+  } catch (err) {
+    // Cancelling is how a stream ends from this side, not a failure.
+    if (signal?.aborted && (err as Partial<ServiceError>).code === status.CANCELLED) return;
+    throw err;
   } finally {
+    signal?.removeEventListener("abort", cancel);
     stream.cancel();
   }
 }

@@ -1,5 +1,5 @@
 // A promise-shaped client of berth.v1 Node, for the CLI and tests.
-import { credentials, Metadata, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import {
   NodeClient,
   type ApplyPodRequest,
@@ -16,7 +16,7 @@ import {
   type WatchPodsRequest,
   type WatchPodsResponse,
 } from "../api/generated/berth.js";
-import { MAX_MESSAGE_BYTES } from "../../cri/grpc-server.js";
+import { clientOptions, streamToIterable, unixTarget } from "../../cri/grpc-client.js";
 
 export interface NodeApi {
   applyPod(req: ApplyPodRequest): Promise<ApplyPodResponse>;
@@ -35,11 +35,7 @@ type Callback<T> = (err: ServiceError | null, res: T) => void;
 
 /** endpoint: a socket path, "unix:///path" or "unix:/path". */
 export function connectNode(endpoint: string, timeoutMs = 30_000): NodeApi {
-  const target = endpoint.startsWith("unix:") ? endpoint.replace(/^unix:\/\//, "unix:") : `unix:${endpoint}`;
-  const client = new NodeClient(target, credentials.createInsecure(), {
-    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
-    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
-  });
+  const client = new NodeClient(unixTarget(endpoint), credentials.createInsecure(), clientOptions);
   const unary = <T>(
     call: (md: Metadata, opts: { deadline: Date }, cb: Callback<T>) => unknown,
     ms = timeoutMs,
@@ -56,24 +52,9 @@ export function connectNode(endpoint: string, timeoutMs = 30_000): NodeApi {
     listPods: (req) => unary((md, o, cb) => client.listPods(req, md, o, cb)),
     getNode: () => unary((md, o, cb) => client.getNode({}, md, o, cb)),
     getEvents: (req) => unary((md, o, cb) => client.getEvents(req, md, o, cb)),
-    watchPods: (req, signal) => streamItems(client.watchPods(req), signal),
+    watchPods: (req, signal) => streamToIterable(client.watchPods(req), signal),
     close: () => client.close(),
   };
-}
-
-async function* streamItems<T>(stream: ClientReadableStream<T>, signal?: AbortSignal): AsyncGenerator<T> {
-  const cancel = (): void => stream.cancel();
-  signal?.addEventListener("abort", cancel);
-  try {
-    for await (const item of stream) yield item as T;
-  } catch (err) {
-    // Cancelling is how a watch ends from this side, not a failure.
-    if (signal?.aborted && (err as Partial<ServiceError>).code === 1) return;
-    throw err;
-  } finally {
-    signal?.removeEventListener("abort", cancel);
-    stream.cancel();
-  }
 }
 
 /** Runs work with a connected client, closing it afterwards. */

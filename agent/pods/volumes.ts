@@ -1,14 +1,14 @@
 // A pod's volumes on the host: emptyDir directories under the pod's dir (a tmpfs for
 // `medium: Memory`), hostPath paths checked or created by their type, and clean-up of all of
 // it when the pod is removed. Messages are the kubelet's, so FailedMount events read the same.
-import { chmod, mkdir, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
-import { execa } from "execa";
 import type { Logger } from "../../common/logger.js";
 import { quantityToBytes } from "../podspec/quantity.js";
 import { podResourceTotals } from "../podspec/resources.js";
 import type { HostPathVolumeSource, PodSpec, VolumeMount } from "../podspec/types.js";
 import type { PodPaths } from "./pod-paths.js";
+import { currentMountPoints, mountTmpfs, unmountIfMounted } from "../../common/mounts.js";
 
 /** A volume could not be made ready; the pod waits (ContainerCreating) and is retried. */
 export class VolumeSetupError extends Error {
@@ -30,20 +30,11 @@ export interface MountOps {
 export const hostMountOps: MountOps = {
   async mountTmpfs(dir, sizeBytes) {
     const options = ["nosuid", "nodev", "mode=0777", ...(sizeBytes ? [`size=${sizeBytes}`] : [])];
-    await execa("mount", ["-t", "tmpfs", "-o", options.join(","), "tmpfs", dir]);
+    await mountTmpfs(dir, options, `emptyDir ${dir}`);
   },
-  async unmount(dir) {
-    const res = await execa("umount", [dir], { reject: false });
-    if (res.exitCode !== 0) await execa("umount", ["-l", dir]);
-  },
+  unmount: unmountIfMounted,
   async mountsUnder(dir) {
-    const text = await readFile("/proc/self/mountinfo", "utf8");
-    const points = text
-      .split("\n")
-      .map((line) => line.split(" ")[4])
-      .filter((p): p is string => p !== undefined)
-      .map((p) => p.replace(/\\([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(parseInt(octal, 8))));
-    return points.filter((p) => p === dir || p.startsWith(dir + sep));
+    return (await currentMountPoints()).filter((p) => p === dir || p.startsWith(dir + sep));
   },
 };
 
