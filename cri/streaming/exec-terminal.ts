@@ -65,7 +65,7 @@ export async function execWithTerminal(
   const applySize = (size: TerminalSize): void => {
     resizing = resizing
       .then(() => writeControl(ctl, `1 ${size.height} ${size.width}\n`))
-      .catch((err: Error) => log.debug({ err }, "terminal resize failed"));
+      .catch((err: Error) => log.warn({ err }, "terminal resize failed"));
   };
   let sizeArrived: (() => void) | undefined;
   streams.onResize((size) => {
@@ -271,11 +271,22 @@ async function withTimeout<T>(promise: Promise<T>, what: string, ms = HANDSHAKE_
 
 /** conmon's control fifo; opened non-blocking, since conmon holds its reading end. */
 export async function writeControl(fifo: string, message: string): Promise<void> {
-  const fh = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-  try {
-    await fh.write(message);
-  } finally {
-    await fh.close();
+  // conmon's reader may be briefly absent (ENXIO) or the fifo momentarily full (EAGAIN) on a
+  // busy host; a dropped resize leaves the terminal at the wrong size, so try a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const fh = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      try {
+        await fh.write(message);
+      } finally {
+        await fh.close();
+      }
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt >= 10 || (code !== "ENXIO" && code !== "EAGAIN")) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
   }
 }
 

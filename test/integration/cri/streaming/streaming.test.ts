@@ -273,8 +273,12 @@ describe("streaming server: exec, attach and port-forward on runc + conmon", () 
     session.send(0, "hello\r");
     await session.waitForOutput("45 123"); // the first size is the terminal's from the start
     session.send(0, "x\r");
-    session.send(4, JSON.stringify({ Width: 90, Height: 30 }));
-    await session.waitForOutput("resized");
+    // A terminal client sends its size on every SIGWINCH; sizes are idempotent, and on a busy
+    // host conmon has been seen to miss one, so keep sending until the process sees it.
+    const resize = (): void => session.send(4, JSON.stringify({ Width: 90, Height: 30 }));
+    resize();
+    const again = setInterval(resize, 500);
+    await session.waitForOutput("resized").finally(() => clearInterval(again));
     const result = await session.result;
     expect(result.stdout).toContain("got:hello");
     expect(result.stdout).toMatch(/^hello\r\ngot:hello\r\n45 123\r\n/); // echoed input, CRLF from the pty
