@@ -28,6 +28,7 @@ import { ExitMonitor } from "./exit-monitor.js";
 import { readHostLimits } from "./host-limits.js";
 import { runtimePaths } from "./paths.js";
 import { RecordStore } from "./record-store.js";
+import { probeRecursiveReadOnly } from "./runtime-features.js";
 import type { ContainerRecord, SandboxRecord } from "./records.js";
 import { Registry } from "./registry.js";
 import { Runc } from "./runc.js";
@@ -134,7 +135,7 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     cgroups: new CgroupManager({ layout, logger }),
     images,
     snapshots,
-    host: await readHostLimits(),
+    host: { ...(await readHostLimits()), recursiveReadOnlyMounts: await probeRecursiveReadOnly(runcBinary) },
     cgroupRoot: opts.cgroupRoot ?? "/berth",
     defaultNoNewPrivileges: opts.defaultNoNewPrivileges ?? true,
     shmSizeBytes: opts.shmSizeBytes ?? 64 * 1024 * 1024,

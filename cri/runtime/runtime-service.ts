@@ -118,7 +118,16 @@ export class CriRuntimeService implements Impl, PodStatusSource {
     return {
       status: { conditions },
       info,
-      runtimeHandlers: [{ name: "", features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
+      runtimeHandlers: [
+        {
+          name: "",
+          features: {
+            recursiveReadOnlyMounts: this.deps.host.recursiveReadOnlyMounts?.supported ?? false,
+            userNamespaces: false,
+          },
+        },
+      ],
+      features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false },
     };
   };
 
