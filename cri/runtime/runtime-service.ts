@@ -274,6 +274,13 @@ export class CriRuntimeService implements Impl, PodStatusSource {
       logPath: c.logPath,
       resources: c.config.linux?.resources ? { linux: c.config.linux.resources } : undefined,
       stopSignal: c.config.stopSignal,
+      user: c.user && {
+        linux: {
+          uid: BigInt(c.user.uid),
+          gid: BigInt(c.user.gid),
+          supplementalGroups: c.user.additionalGids.map((g) => BigInt(g)),
+        },
+      },
     };
   }
 
