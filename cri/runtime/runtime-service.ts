@@ -71,6 +71,7 @@ type Impl = Pick<
   // CRI metrics (cri/stats/cri-metrics.ts), the pod CIDR, checkpoints.
   | "listMetricDescriptors"
   | "listPodSandboxMetrics"
+  | "streamPodSandboxMetrics"
   | "updateRuntimeConfig"
   | "checkpointContainer"
 >;
@@ -393,6 +394,8 @@ export class CriRuntimeService implements Impl, PodStatusSource {
     this.extensions.metrics.listMetricDescriptors(req);
   listPodSandboxMetrics: Impl["listPodSandboxMetrics"] = (req) =>
     this.extensions.metrics.listPodSandboxMetrics(req);
+  streamPodSandboxMetrics: Impl["streamPodSandboxMetrics"] = (req, signal) =>
+    this.extensions.metrics.streamPodSandboxMetrics(req, signal);
   // --- end CRI metrics ---
 
   updateRuntimeConfig: Impl["updateRuntimeConfig"] = async (req) => {

@@ -99,7 +99,13 @@ export function podSandboxMetrics(snapshot: StatsSnapshot): PodSandboxMetrics[] 
   });
 }
 
-export type MetricsRpcs = Pick<RuntimeServiceApi, "listMetricDescriptors" | "listPodSandboxMetrics">;
+export type MetricsRpcs = Pick<
+  RuntimeServiceApi,
+  "listMetricDescriptors" | "listPodSandboxMetrics" | "streamPodSandboxMetrics"
+>;
+
+/** Pods per StreamPodSandboxMetrics message: keeps each well under gRPC's 4 MiB default. */
+export const PODS_PER_STREAM_MESSAGE = 50;
 
 /** Answers the CRI metrics RPCs from the collector's latest snapshot: no file is read. */
 export class CriMetricsService implements MetricsRpcs {
@@ -114,4 +120,14 @@ export class CriMetricsService implements MetricsRpcs {
   listPodSandboxMetrics: MetricsRpcs["listPodSandboxMetrics"] = async () => ({
     podMetrics: podSandboxMetrics(this.cache.all()),
   });
+
+  /** The same metrics as ListPodSandboxMetrics, one snapshot, sent in chunks. */
+  streamPodSandboxMetrics: MetricsRpcs["streamPodSandboxMetrics"] = (_req, signal) => {
+    const all = podSandboxMetrics(this.cache.all());
+    return (async function* () {
+      for (let i = 0; i < all.length && !signal?.aborted; i += PODS_PER_STREAM_MESSAGE) {
+        yield { podSandboxMetrics: all.slice(i, i + PODS_PER_STREAM_MESSAGE) };
+      }
+    })();
+  };
 }

@@ -103,4 +103,13 @@ describe("CRI metrics on real containers", () => {
       expect(described.get(m.name), m.name).toBe(m.labelValues.length);
     }
   });
+
+  it("StreamPodSandboxMetrics sends the same pods, then ends", async () => {
+    const streamed = [];
+    for await (const chunk of h.cri.runtime.streamPodSandboxMetrics({}))
+      streamed.push(...chunk.podSandboxMetrics);
+    const { podMetrics } = await h.cri.runtime.listPodSandboxMetrics({});
+    expect(streamed).toEqual(podMetrics);
+    expect(streamed.map((p) => p.podSandboxId)).toEqual([podSandboxId]);
+  });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { MetricType } from "../../../../cri/api/generated/api.js";
-import { metricDescriptors, podSandboxMetrics } from "../../../../cri/stats/cri-metrics.js";
+import {
+  CriMetricsService,
+  PODS_PER_STREAM_MESSAGE,
+  metricDescriptors,
+  podSandboxMetrics,
+} from "../../../../cri/stats/cri-metrics.js";
+import type { SandboxSample, StatsSnapshot } from "../../../../cri/stats/types.js";
 import { T, snapshotFixture } from "../../agent/http/snapshot-fixture.js";
 
 describe("CRI metrics", () => {
@@ -31,5 +37,19 @@ describe("CRI metrics", () => {
       expect(described.get(m.name), m.name).toBe(m.labelValues.length);
       expect(m.value!.value).toBeGreaterThanOrEqual(0n);
     }
+  });
+
+  it("streams many pods in chunks", async () => {
+    const base = snapshotFixture();
+    const [one] = [...base.sandboxes.values()] as [SandboxSample];
+    const sandboxes = new Map<string, SandboxSample>();
+    for (let i = 0; i < PODS_PER_STREAM_MESSAGE * 2 + 1; i++) {
+      sandboxes.set(`s${i}`, { ...one, target: { ...one.target, id: `s${i}` } });
+    }
+    const snapshot: StatsSnapshot = { ...base, sandboxes };
+    const service = new CriMetricsService({ all: () => snapshot });
+    const sizes: number[] = [];
+    for await (const chunk of service.streamPodSandboxMetrics({})) sizes.push(chunk.podSandboxMetrics.length);
+    expect(sizes).toEqual([PODS_PER_STREAM_MESSAGE, PODS_PER_STREAM_MESSAGE, 1]);
   });
 });
