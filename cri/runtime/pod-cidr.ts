@@ -37,6 +37,7 @@ interface PodCidrState {
 
 export class PodCidrConfig {
   private cidrs: string[] = [];
+  private updates: Promise<void> = Promise.resolve();
   private readonly path: string;
 
   constructor(
@@ -66,9 +67,14 @@ export class PodCidrConfig {
   async update(podCidr: string): Promise<void> {
     if (podCidr.trim() === "") return;
     const cidrs = parsePodCidrs(podCidr);
-    if (cidrs.join(",") === this.cidrs.join(",")) return;
-    await this.apply(cidrs);
-    await writeJsonAtomic(this.path, { podCidrs: cidrs } satisfies PodCidrState);
+    // One update at a time, so the network and the file always end on the same CIDRs.
+    const run = this.updates.then(async () => {
+      if (cidrs.join(",") === this.cidrs.join(",")) return;
+      await this.apply(cidrs);
+      await writeJsonAtomic(this.path, { podCidrs: cidrs } satisfies PodCidrState);
+    });
+    this.updates = run.catch(() => undefined);
+    await run;
   }
 
   private async apply(cidrs: string[]): Promise<void> {

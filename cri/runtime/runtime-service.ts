@@ -408,6 +408,8 @@ export class CriRuntimeService implements Impl, PodStatusSource {
     validateCheckpointLocation(req.location);
     if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
     const record = await this.runningContainer(req.containerId, "checkpoint it");
+    // Before taking the container's lock: CRIU's first check may take a while.
+    await this.extensions.checkpointer.requireCriu();
     await this.deps.locks.with(record.id, () =>
       this.extensions.checkpointer.checkpoint(record, {
         location: req.location,
