@@ -19,6 +19,8 @@ import { NetnsManager } from "../network/netns.js";
 import { StatsCollector, type IntervalTimer } from "../stats/collector.js";
 import { registryCatalog } from "../stats/registry-catalog.js";
 import { CriStatsService } from "../stats/stats-service.js";
+import { CriMetricsService } from "../stats/cri-metrics.js";
+import { Checkpointer } from "./checkpoint.js";
 import { ContainerManager } from "./containers.js";
 import { ContainerEventHub } from "../events/container-events.js";
 import type { CpuThrottlingOptions } from "../events/cpu-throttling.js";
@@ -27,7 +29,9 @@ import type { PodNetwork, RuntimeDeps } from "./deps.js";
 import { ExitMonitor } from "./exit-monitor.js";
 import { readHostLimits } from "./host-limits.js";
 import { runtimePaths } from "./paths.js";
+import { PodCidrConfig } from "./pod-cidr.js";
 import { RecordStore } from "./record-store.js";
+import { probeRecursiveReadOnly } from "./runtime-features.js";
 import type { ContainerRecord, SandboxRecord } from "./records.js";
 import { Registry } from "./registry.js";
 import { Runc } from "./runc.js";
@@ -63,6 +67,8 @@ export interface BerthRuntimeOptions {
   registryHostsDir?: string;
   /** A Docker-style config.json with registry credentials, if any. */
   registryAuthFile?: string;
+  /** CRIU, which runc checkpoints with; "criu" on the PATH by default. */
+  criuBinary?: string;
 }
 
 export interface BerthRuntime {
@@ -134,7 +140,7 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     cgroups: new CgroupManager({ layout, logger }),
     images,
     snapshots,
-    host: await readHostLimits(),
+    host: { ...(await readHostLimits()), recursiveReadOnlyMounts: await probeRecursiveReadOnly(runcBinary) },
     cgroupRoot: opts.cgroupRoot ?? "/berth",
     defaultNoNewPrivileges: opts.defaultNoNewPrivileges ?? true,
     shmSizeBytes: opts.shmSizeBytes ?? 64 * 1024 * 1024,
@@ -155,6 +161,8 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
   containers.observeLifecycle(containerEvents);
   // --- end container events ---
 
+  const podCidr = new PodCidrConfig(paths.stateDir, opts.network);
+  await podCidr.load(logger);
   await sandboxes.recover();
   await containers.recover();
   const monitor = new ExitMonitor(paths.exitsDir, (id) => containers.onExit(id), logger);
@@ -183,6 +191,16 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     containers,
     opts.network,
     new CriStatsService(statsCatalog, stats),
+    {
+      metrics: new CriMetricsService(stats),
+      podCidr,
+      checkpointer: new Checkpointer({
+        runcBinary,
+        runcRoot: paths.runcRoot,
+        criuBinary: opts.criuBinary ?? "criu",
+        upperDir: (id) => join(snapshots.root, id, "upper"),
+      }),
+    },
   );
   runtimeService.useContainerEvents(containerEvents);
   containerEvents.useStatusSource(runtimeService);

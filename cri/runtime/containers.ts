@@ -116,6 +116,11 @@ export class ContainerManager implements SandboxContainerOps {
           defaultNoNewPrivileges: this.deps.defaultNoNewPrivileges,
         });
         await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
+        const processUser = spec.process?.user;
+        if (processUser) {
+          const { uid, gid, additionalGids = [] } = processUser;
+          record.user = { uid, gid, additionalGids };
+        }
         const { droppedByHost } = containerCapabilities(config.linux?.securityContext, this.deps.host);
         if (droppedByHost.length > 0) {
           log.warn(

@@ -3,6 +3,7 @@
 // the floor of an unprivileged writer; the spec builder trims requests to these limits
 // instead of letting container creation fail on them.
 import { readFile } from "node:fs/promises";
+import type { FeatureSupport } from "./runtime-features.js";
 
 /** Linux capability names by bit number (capability.h). */
 export const CAPABILITY_NAMES: readonly string[] = [
@@ -56,6 +57,8 @@ export interface HostLimits {
   boundingCapabilities: ReadonlySet<string>;
   /** The lowest oom_score_adj berth can give a process it starts. */
   minOomScoreAdj: number;
+  /** Whether runc and the kernel make bind mounts read-only with their sub-mounts; unknown means no. */
+  recursiveReadOnlyMounts?: FeatureSupport;
 }
 
 /**

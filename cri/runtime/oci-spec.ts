@@ -320,7 +320,7 @@ const PROPAGATION_OPTION: Record<MountPropagation, string | undefined> = {
   [MountPropagation.UNRECOGNIZED]: undefined,
 };
 
-async function criMount(m: CriMount, index: number): Promise<Mount> {
+async function criMount(m: CriMount, index: number, host: HostLimits): Promise<Mount> {
   const field = `config.mounts[${index}]`;
   let source: string;
   try {
@@ -335,16 +335,22 @@ async function criMount(m: CriMount, index: number): Promise<Mount> {
   const propagation = PROPAGATION_OPTION[m.propagation];
   if (!propagation) throw new InvalidArgumentError(`${field}.propagation`, "unknown propagation");
   if (m.recursiveReadOnly) {
-    throw new InvalidArgumentError(
-      `${field}.recursive_read_only`,
-      "recursively read-only mounts need runc 1.2 or later",
-    );
+    const support = host.recursiveReadOnlyMounts;
+    // A plain "ro" in its place would leave the sub-mounts writable: refuse instead.
+    if (!support?.supported) {
+      throw new InvalidArgumentError(
+        `${field}.recursive_read_only`,
+        `this host cannot make recursively read-only mounts: ${support?.reason || "not probed"}`,
+      );
+    }
   }
+  // "rro" is applied after "ro" with mount_setattr(AT_RECURSIVE), covering every sub-mount.
+  const access = m.readonly ? (m.recursiveReadOnly ? ["ro", "rro"] : ["ro"]) : ["rw"];
   return {
     destination: m.containerPath,
     type: "bind",
     source,
-    options: ["rbind", propagation, m.readonly ? "ro" : "rw"],
+    options: ["rbind", propagation, ...access],
   };
 }
 
@@ -358,10 +364,11 @@ async function containerMounts(
   sandbox: SandboxContext,
   privileged: boolean,
   readonlyRootfs: boolean,
+  host: HostLimits,
 ): Promise<{ mounts: Mount[]; rootfsPropagation?: string }> {
   // One at a time, so that with several bad mounts the error names the first.
   const requested: Mount[] = [];
-  for (const [i, m] of config.mounts.entries()) requested.push(await criMount(m, i));
+  for (const [i, m] of config.mounts.entries()) requested.push(await criMount(m, i, host));
   const requestedDestinations = new Set(requested.map((m) => normalizeDestination(m.destination)));
   const replaced = (destination: string): boolean => {
     const d = normalizeDestination(destination);
@@ -679,7 +686,13 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
     config.envs.map((e) => `${e.key}=${e.value}`),
   );
 
-  const { mounts, rootfsPropagation } = await containerMounts(config, sandbox, privileged, readonlyRootfs);
+  const { mounts, rootfsPropagation } = await containerMounts(
+    config,
+    sandbox,
+    privileged,
+    readonlyRootfs,
+    host,
+  );
   const { devices, rules } = await containerDevices(config, privileged, input.hostDevDir ?? "/dev");
   const seccomp = await seccompFor(
     chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD),

@@ -49,4 +49,6 @@ export interface ContainerRecord {
   bundleDir: string;
   cgroupsPath: string;
   stopSignal: string;
+  /** The identity the first process starts with, as resolved into its spec (absent on older records). */
+  user?: { uid: number; gid: number; additionalGids: number[] };
 }

@@ -527,15 +527,37 @@ describe("mounts", () => {
     expect(spec.mounts?.find((m) => m.destination === "/sys/fs/cgroup")?.options).toContain("rw");
   });
 
-  it("rejects recursive read-only mounts, which runc 1.1 cannot make", async () => {
-    const field = await fieldOf(
-      build({
-        mounts: [
-          { containerPath: "/data", hostPath: join(base, "data"), readonly: true, recursiveReadOnly: true },
-        ],
-      }),
+  const rroMount = () => ({
+    containerPath: "/data",
+    hostPath: join(base, "data"),
+    readonly: true,
+    recursiveReadOnly: true,
+  });
+
+  it("recursive read-only mounts get runc's rro option where the host supports them", async () => {
+    const spec = await build(
+      { mounts: [rroMount()] },
+      { host: { ...HOST, recursiveReadOnlyMounts: { supported: true, reason: "" } } },
     );
-    expect(field).toBe("config.mounts[0].recursive_read_only");
+    expect(spec.mounts?.find((m) => m.destination === "/data")?.options).toEqual([
+      "rbind",
+      "rprivate",
+      "ro",
+      "rro",
+    ]);
+  });
+
+  it("rejects recursive read-only mounts where the host cannot make them, saying why", async () => {
+    const unsupported = {
+      ...HOST,
+      recursiveReadOnlyMounts: { supported: false, reason: "kernel 5.10 is too old" },
+    };
+    const err = await build({ mounts: [rroMount()] }, { host: unsupported }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).field).toBe("config.mounts[0].recursive_read_only");
+    expect((err as Error).message).toContain("kernel 5.10 is too old");
+    // Unprobed counts as unsupported.
+    expect(await fieldOf(build({ mounts: [rroMount()] }))).toBe("config.mounts[0].recursive_read_only");
   });
 });
 
