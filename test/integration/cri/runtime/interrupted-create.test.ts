@@ -5,7 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chmod, mkdir, readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { execa } from "execa";
+import { detectHostLayout } from "../../../../cgroups/detect.js";
+import { CgroupManager } from "../../../../cgroups/manager.js";
+import { distinctDirs } from "../../../../cgroups/paths.js";
 import { ContainerConfig } from "../../../../cri/api/generated/api.js";
 import { ImageStore } from "../../../../cri/images/store.js";
 import { silentLogger } from "../../../../common/logger.js";
@@ -87,6 +91,18 @@ describe("interrupted creations and removals leave nothing in the run dir", () =
     // The slowed unshare is running: /dev/shm is mounted and the namespace file exists.
     await until("the network namespace step", async () => (await processesMentioning(netnsDir)).length > 0);
     expect((await mountsUnder(root)).some((m) => m.includes("/shm/"))).toBe(true);
+    // The record on disk names both before the namespace exists, so the undo knows them.
+    const recordsDir = join(dirs.stateDir, "state", "sandboxes");
+    const [recordFile] = await entries(recordsDir);
+    const record = JSON.parse(await readFile(join(recordsDir, recordFile!), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    expect(record).toMatchObject({
+      state: "creating",
+      shmPath: expect.any(String),
+      netnsPath: expect.any(String),
+    });
     await agent.kill9();
     await pending;
     // Whatever the agent had started finishes or dies before the next agent looks.
@@ -148,6 +164,10 @@ describe("interrupted creations and removals leave nothing in the run dir", () =
     await execa("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", snapshot]);
     expect((await mountsUnder(root)).filter((m) => m.includes(orphan)).length).toBe(3);
     expect(await readlink(join(attach, orphan))).toBe(bundle);
+    const cgroups = new CgroupManager({ layout: await detectHostLayout() });
+    const podCgroup = `${dirs.cgroupRoot}/cri/pod-${orphan.slice(0, 16)}`;
+    const podCgroupDirs = distinctDirs(await cgroups.ensure(podCgroup));
+    expect(podCgroupDirs.length).toBeGreaterThan(0);
 
     agent = await startAgentProcess(dirs);
     expect(await mountsUnder(root)).toEqual([]);
@@ -158,6 +178,7 @@ describe("interrupted creations and removals leave nothing in the run dir", () =
     expect(await entries(join(dirs.stateDir, "containers"))).toEqual([]);
     expect(await entries(join(dirs.stateDir, "sandboxes"))).toEqual([]);
     expect(await entries(join(dirs.stateDir, "snapshots"))).toEqual([]);
+    for (const dir of podCgroupDirs) expect(existsSync(dir), dir).toBe(false);
     await agent.stop();
     agent = undefined;
   });
