@@ -48,7 +48,7 @@ export async function processesReferring(root: string): Promise<string[]> {
     const cwd = await readlink(`/proc/${name}/cwd`).catch(() => "");
     const fsRoot = await readlink(`/proc/${name}/root`).catch(() => "");
     if ([cmdline, cwd, fsRoot].some((s) => s.includes(root)))
-      found.push(`${name} ${cmdline.trim().slice(0, 120)}`);
+      found.push(`${name} ${cmdline.trim().slice(0, 400)}`);
   }
   return found;
 }

@@ -75,11 +75,21 @@ describe("kill -9 during pod churn", () => {
   let scope: CensusScope;
   let env: NodeJS.ProcessEnv;
   let slowFlag: string;
+  let slowCreateFlag: string;
+  let configFile: string;
   let agent: AgentProcess | undefined;
   let ipForwardBefore: string | undefined;
   const pods = new Map<string, PodModel>();
   const containers = new Map<string, ContainerModel>();
-  const figures = { seed: SEED, cycles: 0, kills: 0, killsInRunPodSandbox: 0, calls: 0, failedCalls: 0 };
+  const figures = {
+    seed: SEED,
+    cycles: 0,
+    kills: 0,
+    killsInRunPodSandbox: 0,
+    killsInCreateContainer: 0,
+    calls: 0,
+    failedCalls: 0,
+  };
   let podCounter = 0;
 
   beforeAll(async () => {
@@ -126,6 +136,20 @@ describe("kill -9 during pod churn", () => {
       `#!/bin/sh\n[ -e ${slowFlag} ] && sleep 3\nexec /usr/bin/unshare "$@"\n`,
     );
     await chmod(join(slowBin, "unshare"), 0o755);
+    // Likewise `runc create` (which conmon runs) while its flag exists: a kill inside CreateContainer
+    // then leaves conmon creating the container for an agent that is gone.
+    slowCreateFlag = join(root, "slow-runc-create");
+    const slowRunc = join(slowBin, "runc");
+    await writeFile(
+      slowRunc,
+      `#!/bin/sh
+for a in "$@"; do [ "$a" = create ] && [ -e ${slowCreateFlag} ] && sleep 3; done
+exec /usr/sbin/runc "$@"
+`,
+    );
+    await chmod(slowRunc, 0o755);
+    configFile = join(root, "config.yaml");
+    await writeFile(configFile, `runcBinary: ${slowRunc}\n`);
     env = {
       PATH: `${slowBin}:${process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`,
       BERTH_CNI_CONF_DIR: confDir,
@@ -140,7 +164,8 @@ describe("kill -9 during pod churn", () => {
     if (ipForwardBefore !== undefined) await writeFile(IP_FORWARD, ipForwardBefore);
   });
 
-  const startAgent = async (): Promise<AgentProcess> => startAgentProcess(dirs, [], { env });
+  const startAgent = async (): Promise<AgentProcess> =>
+    startAgentProcess(dirs, ["--config", configFile], { env });
 
   /** One CRI call, counted; its failure is returned, not thrown (kills cut calls short). */
   const call = async <T>(fn: (a: AgentProcess) => Promise<T>): Promise<T | Error> => {
@@ -310,6 +335,34 @@ describe("kill -9 during pod churn", () => {
     return new Set();
   };
 
+  /** Kills the agent while conmon, for a CreateContainer, waits on the slowed `runc create`. */
+  const killInCreateContainer = async (): Promise<Set<string>> => {
+    const pod = pick([...pods.values()]);
+    if (!pod) return killAmidCalls();
+    await writeFile(slowCreateFlag, "");
+    const pending = call((a) =>
+      a.cri.runtime.createContainer({
+        podSandboxId: pod.id,
+        config: ContainerConfig.fromPartial({
+          metadata: { name: `held${figures.calls}` },
+          image: { image: IMAGE },
+          command: ["sleep", "100000"],
+        }),
+        sandboxConfig: pod.config,
+      }),
+    );
+    const deadline = Date.now() + 20_000;
+    while (!(await processesReferring(root)).some((p) => /slow-bin\/runc .* create /.test(p))) {
+      if (Date.now() > deadline) throw new Error("CreateContainer never reached runc create");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await agent!.kill9();
+    await pending;
+    await rm(slowCreateFlag, { force: true });
+    figures.killsInCreateContainer++;
+    return new Set([pod.id]);
+  };
+
   /** Starts a few steps at once and kills the agent at a random moment among them. */
   const killAmidCalls = async (): Promise<Set<string>> => {
     const uncertain = new Set<string>();
@@ -332,10 +385,16 @@ describe("kill -9 during pod churn", () => {
     const lost: string[] = [];
     agent = await startAgent();
     const killInSandbox = Math.floor(random() * CYCLES);
+    const killInCreate = (killInSandbox + 1 + Math.floor(random() * (CYCLES - 1))) % CYCLES;
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       figures.cycles++;
       for (let i = 0; i < CALLS_PER_CYCLE; i++) await randomStep().run();
-      const uncertain = cycle === killInSandbox ? await killInRunPodSandbox() : await killAmidCalls();
+      const uncertain =
+        cycle === killInSandbox
+          ? await killInRunPodSandbox()
+          : cycle === killInCreate
+            ? await killInCreateContainer()
+            : await killAmidCalls();
       figures.kills++;
       agent = await startAgent();
       lost.push(...(await verifyAndResync(uncertain)));
@@ -357,7 +416,8 @@ describe("kill -9 during pod churn", () => {
     const census = await takeCensus(scope);
     console.log(
       `kill9-churn: seed ${figures.seed}, cycles ${figures.cycles}, kills ${figures.kills} ` +
-        `(${figures.killsInRunPodSandbox} inside RunPodSandbox), calls ${figures.calls} ` +
+        `(${figures.killsInRunPodSandbox} inside RunPodSandbox, ${figures.killsInCreateContainer} inside ` +
+        `CreateContainer's runc create), calls ${figures.calls} ` +
         `(${figures.failedCalls} failed or cut short), containers lost ${lost.length}`,
     );
     console.log(`kill9-churn census: ${censusFigures(census)}`);
