@@ -55,12 +55,15 @@ export async function deleteContainerAndMonitor(
 ): Promise<void> {
   const monitorLives = (): Promise<boolean> =>
     liveConmonPid(target.bundleDir, target.id).then((pid) => pid !== undefined);
-  if ((await monitorLives()) && !(await runc.state(target.id))) {
-    // A create still in flight (its agent died): let runc register the container first.
-    await until(
-      async () => !(await monitorLives()) || (await runc.state(target.id)) !== undefined,
-      MONITOR_SETTLE_MS,
+  // An unreadable state counts as not registered yet: the wait is bounded either way.
+  const registered = (): Promise<boolean> =>
+    runc.state(target.id).then(
+      (state) => state !== undefined,
+      () => false,
     );
+  if ((await monitorLives()) && !(await registered())) {
+    // A create still in flight (its agent died): let runc register the container first.
+    await until(async () => !(await monitorLives()) || (await registered()), MONITOR_SETTLE_MS);
   }
   await runc.delete(target.id);
   if (!(await until(async () => !(await monitorLives()), MONITOR_SETTLE_MS))) {

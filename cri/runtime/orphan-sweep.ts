@@ -11,9 +11,8 @@ import { unmountIfMounted } from "../../common/mounts.js";
 import { deleteContainerAndMonitor } from "./container-teardown.js";
 import type { RuntimeDeps } from "./deps.js";
 
-export interface SweepCounts {
-  [kind: string]: number;
-}
+/** How many orphans of each kind were removed. */
+export type SweepCounts = Record<string, number>;
 
 async function entries(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith("."));
@@ -36,14 +35,22 @@ export async function sweepOrphans(deps: RuntimeDeps): Promise<SweepCounts> {
 
   // Containers runc knows under berth's root with no record: kill and delete them first, so
   // their conmon stops writing and their mounts and cgroups can go.
-  for (const state of await deps.runc.list().catch(() => [])) {
+  const runcStates = await deps.runc.list().catch((err: unknown) => {
+    logger.warn({ err }, "cannot list runc containers: orphans among them stay until the next start");
+    return [];
+  });
+  for (const state of runcStates) {
     if (known(state.id)) continue;
     await sweep("runc container", state.id, () =>
       deleteContainerAndMonitor(deps.runc, deps.conmon, { id: state.id, bundleDir: state.bundle }, logger),
     );
   }
   if (deps.network?.attachedSandboxIds) {
-    for (const id of await deps.network.attachedSandboxIds().catch(() => [])) {
+    const attached = await deps.network.attachedSandboxIds().catch((err: unknown) => {
+      logger.warn({ err }, "cannot list network attachments: orphans among them stay until the next start");
+      return [];
+    });
+    for (const id of attached) {
       if (sandboxIds.has(id)) continue;
       await sweep("network attachment", id, () =>
         deps.network!.tearDown({
@@ -106,11 +113,8 @@ async function sweepPodCgroups(
   sweep: (kind: string, name: string, remove: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
   const parent = `${deps.cgroupRoot}/cri`;
-  const owned = new Set(
-    [...deps.registry.sandboxes.values()]
-      .filter((s) => s.ownsCgroupParent)
-      .map((s) => basename(s.cgroupParent)),
-  );
+  // Any sandbox's parent with that name is kept, whoever chose it.
+  const inUse = new Set([...deps.registry.sandboxes.values()].map((s) => basename(s.cgroupParent)));
   const names = new Set<string>();
   for (const dir of distinctDirs(deps.cgroups.resolveCgroupDirs(parent))) {
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
@@ -118,7 +122,7 @@ async function sweepPodCgroups(
     }
   }
   for (const name of names) {
-    if (owned.has(name)) continue;
+    if (inUse.has(name)) continue;
     await sweep("pod cgroup", name, () => deps.cgroups.remove(`${parent}/${name}`));
   }
 }
