@@ -189,6 +189,11 @@ export class CniManager {
     });
   }
 
+  /** Sandbox ids with an attachment on record (made, or begun and not undone). */
+  async attachedSandboxIds(): Promise<string[]> {
+    return this.cache.containerIds();
+  }
+
   /** Asks the plugins whether the recorded attachment is still as they made it. */
   async check(input: PodNetworkRef): Promise<void> {
     requireSafeId(input.sandboxId);

@@ -27,6 +27,7 @@ import type { CpuThrottlingOptions } from "../events/cpu-throttling.js";
 import type { CpuThrottlingListener, OomCounts, OomListener } from "../events/types.js";
 import type { PodNetwork, RuntimeDeps } from "./deps.js";
 import { ExitMonitor } from "./exit-monitor.js";
+import { sweepOrphans } from "./orphan-sweep.js";
 import { readHostLimits } from "./host-limits.js";
 import { runtimePaths } from "./paths.js";
 import { PodCidrConfig } from "./pod-cidr.js";
@@ -165,6 +166,7 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
   await podCidr.load(logger);
   await sandboxes.recover();
   await containers.recover();
+  await sweepOrphans(deps);
   const monitor = new ExitMonitor(paths.exitsDir, (id) => containers.onExit(id), logger);
   await monitor.start();
 

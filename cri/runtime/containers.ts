@@ -11,6 +11,7 @@ import {
   type LinuxContainerResources,
 } from "../api/generated/api.js";
 import { createWithConmon } from "./conmon.js";
+import { deleteContainerAndMonitor } from "./container-teardown.js";
 import type { RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit, type ExitInfo } from "./exit-file.js";
 import { buildContainerSpec, containerCapabilities, ociResources } from "./oci-spec.js";
@@ -270,11 +271,10 @@ export class ContainerManager implements SandboxContainerOps {
   }
 
   private async destroy(record: ContainerRecord): Promise<void> {
-    await this.deps.runc.delete(record.id);
+    await deleteContainerAndMonitor(this.deps.runc, this.deps.conmon, record, this.deps.logger);
     await this.deps.snapshots.remove(record.id);
     await this.deps.cgroups.remove(record.cgroupsPath);
     await rm(record.bundleDir, { recursive: true, force: true });
-    await rm(join(this.deps.paths.exitsDir, record.id), { force: true });
     await this.deps.containerStore.remove(record.id);
     this.deps.registry.containers.delete(record.id);
     this.deps.registry.releaseName(record.reservedName, record.id);
@@ -339,7 +339,12 @@ export class ContainerManager implements SandboxContainerOps {
       this.deps.registry.reserveName("container", record.reservedName, record.id);
       if (record.state === "creating") {
         this.deps.logger.warn({ container: record.id }, "undoing a container whose creation was interrupted");
-        await this.destroy(record);
+        try {
+          await this.destroy(record);
+        } catch (err) {
+          // The record stays, still "creating" (invisible to CRI), so the next start tries again.
+          this.deps.logger.error({ err, container: record.id }, "undoing an interrupted container failed");
+        }
         continue;
       }
       if (await this.refresh(record)) continue;

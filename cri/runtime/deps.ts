@@ -24,6 +24,8 @@ export interface PodNetwork {
   check(input: PodNetworkInput & { netnsPath: string }): Promise<void>;
   /** The node's pod CIDRs (UpdateRuntimeConfig): pods set up from now on get addresses from them. */
   usePodCidrs?(cidrs: readonly string[]): Promise<void>;
+  /** Sandbox ids with an attachment on record, so attachments of sandboxes no record owns can be undone. */
+  attachedSandboxIds?(): Promise<string[]>;
 }
 
 export interface PodNetworkInput {

@@ -8,6 +8,7 @@ import { NotFoundError } from "../../common/errors.js";
 import { mountTmpfs, unmountIfMounted } from "../../common/mounts.js";
 import { NamespaceMode, PortMapping, Protocol, type PodSandboxConfig } from "../api/generated/api.js";
 import { createWithConmon } from "./conmon.js";
+import { deleteContainerAndMonitor } from "./container-teardown.js";
 import type { PodNetworkInput, RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit } from "./exit-file.js";
 import { buildInfraSpec } from "./oci-spec.js";
@@ -69,6 +70,9 @@ export class SandboxManager {
       return await UndoStack.run(log, async (undo) => {
         const hostNetwork = isHostNetwork(config);
         const ownsCgroupParent = !config.linux?.cgroupParent;
+        // Every resource the sandbox will hold is named in the record before it is made, so an
+        // interrupted creation (even a kill -9) is undone exactly: removal of a resource that was
+        // never made is a no-op.
         const record: SandboxRecord = {
           id,
           reservedName,
@@ -80,6 +84,8 @@ export class SandboxManager {
           cgroupParent: config.linux?.cgroupParent || `${this.deps.cgroupRoot}/cri/pod-${id.slice(0, 16)}`,
           ownsCgroupParent,
           dir: join(this.deps.paths.sandboxesDir, id),
+          ...(!isHostIpc(config) && { shmPath: this.shmPathOf(id) }),
+          ...(!hostNetwork && { netnsPath: this.deps.netns.pathOf(id) }),
         };
         // The record goes to disk first, as "creating": if the agent dies mid-way, the next
         // start finds it and undoes whatever was made.
@@ -96,15 +102,14 @@ export class SandboxManager {
 
         if (config.logDirectory) await mkdir(config.logDirectory, { recursive: true, mode: 0o755 });
 
-        if (!isHostIpc(config)) {
-          record.shmPath = await this.mountShm(id);
+        if (record.shmPath) {
           undo.push("shm", () => this.unmountShm(record));
+          await this.mountShm(record.shmPath, id);
         }
 
-        if (!hostNetwork) {
-          record.netnsPath = await this.deps.netns.create(id);
+        if (record.netnsPath) {
           undo.push("netns", () => this.deps.netns.remove(id));
-          await this.deps.sandboxStore.save(record);
+          await this.deps.netns.create(id);
           if (this.deps.network) {
             undo.push("network", () => this.tearDownNetwork(record));
             const result = await this.deps.network.setUp({
@@ -157,8 +162,11 @@ export class SandboxManager {
     return pid;
   }
 
-  private async mountShm(id: string): Promise<string> {
-    const path = join(this.deps.paths.shmDir, id);
+  private shmPathOf(id: string): string {
+    return join(this.deps.paths.shmDir, id);
+  }
+
+  private async mountShm(path: string, id: string): Promise<void> {
     await mkdir(path, { recursive: true, mode: 0o700 });
     try {
       await mountTmpfs(
@@ -170,7 +178,6 @@ export class SandboxManager {
       await rm(path, { recursive: true, force: true });
       throw err;
     }
-    return path;
   }
 
   private async unmountShm(record: SandboxRecord): Promise<void> {
@@ -224,7 +231,12 @@ export class SandboxManager {
 
   /** Frees everything of a sandbox whose containers are gone. Also used to undo half-made sandboxes at start. */
   private async destroy(record: SandboxRecord): Promise<void> {
-    await this.deps.runc.delete(record.id);
+    await deleteContainerAndMonitor(
+      this.deps.runc,
+      this.deps.conmon,
+      { id: record.id, bundleDir: sandboxInfraDir(record.dir) },
+      this.deps.logger,
+    );
     await this.tearDownNetwork(record).catch((err: unknown) =>
       this.deps.logger.warn({ err, sandbox: record.id }, "network teardown failed during removal"),
     );
@@ -246,8 +258,13 @@ export class SandboxManager {
       this.deps.registry.reserveName("pod sandbox", record.reservedName, record.id);
       if (record.state === "creating") {
         this.deps.logger.warn({ sandbox: record.id }, "undoing a sandbox whose creation was interrupted");
-        await this.containers?.removeAll(record.id);
-        await this.destroy(record);
+        try {
+          await this.containers?.removeAll(record.id);
+          await this.destroy(record);
+        } catch (err) {
+          // The record stays, still "creating" (invisible to CRI), so the next start tries again.
+          this.deps.logger.error({ err, sandbox: record.id }, "undoing an interrupted sandbox failed");
+        }
         continue;
       }
       if (record.state === "ready" && !(await this.infraRunning(record))) {
