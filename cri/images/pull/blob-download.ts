@@ -10,7 +10,7 @@ import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, type Gunzip } from "node:zlib";
-import { BerthError } from "../../../common/errors.js";
+import { BerthError, ResourceExhaustedError } from "../../../common/errors.js";
 import { newSha256 } from "../digest.js";
 import type { LayerSizeMeter } from "../image-limits.js";
 import type { Descriptor } from "../oci-layout.js";
@@ -201,14 +201,13 @@ class UncompressedMeter {
   private count(data: Buffer): void {
     if (this.failure) return;
     this.size += data.byteLength;
-    if (this.size > this.limit) {
-      this.failure = new BlobVerificationError(
-        `${this.label}: uncompressed layer is larger than the limit of ${this.limit} bytes`,
-      );
-      this.gunzip?.destroy();
-      return;
-    }
-    const refused = this.meter?.(data.byteLength);
+    const refused =
+      this.meter?.(data.byteLength) ??
+      (this.size > this.limit
+        ? new ResourceExhaustedError(
+            `${this.label}: uncompressed layer is larger than the limit of ${this.limit} bytes`,
+          )
+        : undefined);
     if (refused) {
       this.failure = refused;
       this.gunzip?.destroy();

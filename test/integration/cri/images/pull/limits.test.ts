@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { InvalidArgumentError, ResourceExhaustedError } from "../../../../../common/errors.js";
+import { PullImageRequest } from "../../../../../cri/api/generated/api.js";
 import { connectCri } from "../../../../../cri/grpc-client.js";
 import type { ImageLimits } from "../../../../../cri/images/image-limits.js";
 import { buildBusyboxImage, type BuiltImage, type LayerEntrySpec } from "../../../../helpers/oci-image.js";
@@ -82,8 +83,8 @@ async function expectStoreEmpty(h: Harness): Promise<void> {
   }
 }
 
-function pullRequest(name: string) {
-  return { image: { image: `${proxy.host}/limits/${name}:v1`, annotations: {} } };
+function pullRequest(name: string): PullImageRequest {
+  return PullImageRequest.fromPartial({ image: { image: `${proxy.host}/limits/${name}:v1` } });
 }
 
 describe("image limits over the CRI socket", () => {
