@@ -201,10 +201,10 @@ export class ImagePuller {
       return result;
     } catch (err) {
       if (opts.signal?.aborted) {
+        // The caller's deadline passed or it gave up: its signal's reason says which.
         const reason: unknown = opts.signal.reason;
-        throw reason instanceof BerthError
-          ? reason
-          : new DeadlineExceededError(`pull of ${reference} was cancelled`);
+        const why = reason instanceof BerthError ? reason.message : "cancelled";
+        throw new DeadlineExceededError(`pull of ${reference} stopped: ${why}`);
       }
       throw err;
     } finally {
