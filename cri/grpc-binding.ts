@@ -84,20 +84,20 @@ function callSignal(
   unary: ServerUnaryCall<unknown, unknown>,
 ): { signal: AbortSignal; dispose: () => void } {
   const abort = new AbortController();
-  const onCancelled = () => abort.abort(new DeadlineExceededError(`${rpc} was cancelled by the caller`));
-  unary.on("cancelled", onCancelled);
-  let timer: NodeJS.Timeout | undefined;
   const deadline = unary.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  const deadlinePassed = () => abort.abort(new DeadlineExceededError(`${rpc}: the caller's deadline passed`));
+  // grpc-js ends a call whose deadline passed itself, and tells of it as a cancellation.
+  const onCancelled = () =>
+    Date.now() >= at
+      ? deadlinePassed()
+      : abort.abort(new DeadlineExceededError(`${rpc} was cancelled by the caller`));
+  unary.on("cancelled", onCancelled);
+  let timer: NodeJS.Timeout | undefined;
   if (Number.isFinite(at)) {
     // setTimeout takes at most a 32-bit delay; a deadline further away than ~24 days needs no timer.
     const delay = Math.max(0, at - Date.now());
-    if (delay < 2 ** 31) {
-      timer = setTimeout(
-        () => abort.abort(new DeadlineExceededError(`${rpc}: the caller's deadline passed`)),
-        delay,
-      );
-    }
+    if (delay < 2 ** 31) timer = setTimeout(deadlinePassed, delay);
   }
   return {
     signal: abort.signal,
