@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import { InvalidArgumentError } from "../common/errors.js";
+import { DEFAULT_IMAGE_LIMITS, imageLimitsOf, type ImageLimits } from "../cri/images/image-limits.js";
 // --- node status, eviction, reporter (agent/node, agent/eviction, agent/reporter) ---
 import { defaultEvictionConfig, type EvictionConfig } from "./eviction/config.js";
 import {
@@ -44,6 +45,9 @@ export interface AgentConfig {
     /** A Docker-style config.json with registry credentials; "" for none. */
     authFile: string;
   };
+  /** Bounds every pulled or imported image must stay within: layer count, uncompressed size per
+   * layer and per image, compression ratio, and the free space of the image filesystem kept free. */
+  images: ImageLimits;
   /** /healthz, /metrics and /stats/summary. */
   http: {
     enabled: boolean;
@@ -97,6 +101,7 @@ export function defaultConfig(): AgentConfig {
     conmonBinary: "/usr/bin/conmon",
     streaming: { address: "127.0.0.1", port: 0 },
     registry: { hostsDir: "/etc/berth/certs.d", authFile: "" },
+    images: { ...DEFAULT_IMAGE_LIMITS },
     http: { enabled: true, address: "127.0.0.1", port: 10250 },
     statsIntervalSeconds: 10,
     manifestsDir: "/etc/berth/manifests",
@@ -157,6 +162,7 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<AgentConfig> {
   if (cni) Object.assign(config.cni, dropUndefined(cni));
   validateHttpAndStats(config);
   validatePods(config);
+  imageLimitsOf(config.images, "images");
   validateNodeServicesConfig(config);
   return config;
 }

@@ -66,6 +66,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     runcBinary: config.runcBinary,
     conmonBinary: config.conmonBinary,
     registryHostsDir: config.registry.hostsDir,
+    imageLimits: config.images,
     streaming: config.streaming,
     ...(config.registry.authFile && { registryAuthFile: config.registry.authFile }),
     network,

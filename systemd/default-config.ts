@@ -20,6 +20,12 @@ const FIELD_NOTES: Partial<Record<keyof AgentConfig, string>> = {
   conmonBinary: "Container monitor: holds each container's stdio and records its exit code.",
   http: "/healthz, /metrics and /stats/summary; loopback only by default (no authentication).",
   statsIntervalSeconds: "How often the stats collector reads every container's cgroup.",
+  images:
+    "Bounds of every pulled or imported image. maxLayers (overlayfs stacks at most 128 layers,\n" +
+    "one of them the container's own) is checked from the manifest before any download. A layer\n" +
+    "may inflate to maxCompressionRatio times its compressed size once past\n" +
+    "compressionRatioFloorBytes; the image may not pass maxImageUncompressedBytes, nor the free\n" +
+    "space of the image filesystem less reservedFreeBytes.",
 };
 
 /** Prose: "# " before each line. */

@@ -11,6 +11,7 @@ import { detectHostLayout } from "../../cgroups/detect.js";
 import { createStatsReader } from "../../cgroups/stats.js";
 import { CriImageService } from "../images/image-service.js";
 import { SnapshotManager } from "../images/snapshots.js";
+import type { ImageLimits } from "../images/image-limits.js";
 import { ImageStore } from "../images/store.js";
 import { ImagePuller } from "../images/pull/puller.js";
 import { StreamingServer } from "../streaming/streaming-server.js";
@@ -70,6 +71,10 @@ export interface BerthRuntimeOptions {
   registryAuthFile?: string;
   /** CRIU, which runc checkpoints with; "criu" on the PATH by default. */
   criuBinary?: string;
+  /** Bounds of pulled and imported images (layer count, sizes, disk reserve); defaults otherwise. */
+  imageLimits?: Partial<ImageLimits>;
+  /** A registry connection silent this long fails its request (and is retried). */
+  registryIdleTimeoutMs?: number;
 }
 
 export interface BerthRuntime {
@@ -109,7 +114,11 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
   }
   await prepareInfraRootfs(paths.infraRootfs, opts.busyboxBinary ?? "/bin/busybox");
 
-  const images = new ImageStore({ root: paths.imagesDir, logger: logger.child({ component: "images" }) });
+  const images = new ImageStore({
+    root: paths.imagesDir,
+    logger: logger.child({ component: "images" }),
+    ...(opts.imageLimits && { limits: opts.imageLimits }),
+  });
   await images.init();
   const snapshots = new SnapshotManager({ root: paths.snapshotsDir, logger });
   const puller = new ImagePuller({
@@ -117,6 +126,7 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     logger: logger.child({ component: "pull" }),
     hostsConfigDir: opts.registryHostsDir,
     dockerConfigPath: opts.registryAuthFile,
+    ...(opts.registryIdleTimeoutMs !== undefined && { idleTimeoutMs: opts.registryIdleTimeoutMs }),
   });
   const layout = await detectHostLayout();
   const runcBinary = opts.runcBinary ?? "/usr/sbin/runc";

@@ -8,6 +8,7 @@ import {
   PodSandboxState,
   type Container,
   type ContainerStatus,
+  type ExecSyncRequest,
   type PodSandbox,
   type PodSandboxStatus,
   type RuntimeCondition,
@@ -314,7 +315,7 @@ export class CriRuntimeService implements Impl, PodStatusSource {
     return {};
   };
 
-  execSync: Impl["execSync"] = async (req) => {
+  execSync: Impl["execSync"] = async (req: ExecSyncRequest, signal?: AbortSignal) => {
     requireId(req.containerId, "container_id");
     if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
     const record = this.containers.get(req.containerId);
@@ -332,6 +333,7 @@ export class CriRuntimeService implements Impl, PodStatusSource {
       cmd: req.cmd,
       timeoutSec: Number(req.timeout),
       scratchDir: record.bundleDir,
+      ...(signal && { signal }),
     });
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
   };

@@ -19,6 +19,7 @@ import {
   type SecurityProfile,
 } from "../api/generated/api.js";
 import { normalizeCapabilityName } from "./host-limits.js";
+import { checkContainerConfigSize, checkPodSandboxConfigSize } from "./config-limits.js";
 
 const MAX_ID = 0xfffffffen;
 /** The smallest memory limit a container can start under (the figure Docker and runc users know). */
@@ -284,6 +285,7 @@ export function validatePodSandboxConfig(config: PodSandboxConfig | undefined): 
   checkName(md.namespace, "config.metadata.namespace");
   checkName(md.uid, "config.metadata.uid");
   checkLabelsAndAnnotations(config);
+  checkPodSandboxConfigSize(config);
 
   if (config.hostname.length > MAX_HOSTNAME_LENGTH) {
     throw invalid("config.hostname", `longer than ${MAX_HOSTNAME_LENGTH} characters`);
@@ -374,6 +376,7 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
   checkName(config.metadata.name, "config.metadata.name");
   if (!config.image || config.image.image === "") throw invalid("config.image.image", "required");
   checkLabelsAndAnnotations(config);
+  checkContainerConfigSize(config);
   if (config.workingDir !== "") checkAbsolute(config.workingDir, "config.working_dir");
 
   config.envs.forEach((env, i) => {
