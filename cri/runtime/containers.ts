@@ -21,6 +21,7 @@ import { newId, type SandboxManager, type SandboxContainerOps } from "./sandboxe
 import { UndoStack } from "./undo.js";
 import type { ContainerLifecycleChange, ContainerLifecycleObserver } from "../events/lifecycle.js";
 import { validateContainerConfig, validateLinuxResources } from "./validate-config.js";
+import { checkLogFileOnHost } from "./log-directory.js";
 
 /** How long to wait for conmon to record an exit after SIGKILL. */
 const KILL_WAIT_MS = 10_000;
@@ -52,6 +53,10 @@ export class ContainerManager implements SandboxContainerOps {
     const imageRef = config.image?.image ?? "";
     const image = this.deps.images.resolve(imageRef);
     if (!image) throw new NotFoundError("image", imageRef);
+    // CRI: log_path is relative to the sandbox's log_directory; with either unset there is no log file.
+    const requestedLogPath =
+      config.logPath && sandbox.config.logDirectory ? join(sandbox.config.logDirectory, config.logPath) : "";
+    if (requestedLogPath) await checkLogFileOnHost(requestedLogPath, "config.log_path");
     const meta = config.metadata!;
     const { registry, logger } = this.deps;
     const id = newId();
@@ -75,11 +80,7 @@ export class ContainerManager implements SandboxContainerOps {
           exitCode: 0,
           reason: "",
           message: "",
-          // CRI: log_path is relative to the sandbox's log_directory; with either unset there is no log file.
-          logPath:
-            config.logPath && sandbox.config.logDirectory
-              ? join(sandbox.config.logDirectory, config.logPath)
-              : "",
+          logPath: requestedLogPath,
           bundleDir,
           cgroupsPath: `${sandbox.cgroupParent}/${id}`,
           stopSignal: signalName(config.stopSignal) ?? (image.config.stopSignal || "SIGTERM"),

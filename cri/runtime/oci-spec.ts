@@ -25,6 +25,7 @@ import {
   type LinuxDevice,
   type LinuxDeviceCgroup,
   type LinuxNamespace,
+  type LinuxSeccomp,
   type Linux,
   type LinuxResources,
   type Mount,
@@ -32,7 +33,7 @@ import {
   OCI_VERSION,
   type Spec,
 } from "./oci-types.js";
-import { chooseSeccomp, seccompFor, seccompForSync } from "./seccomp.js";
+import { chooseSeccomp, seccompFor } from "./seccomp.js";
 import { resolveUser } from "./user-resolver.js";
 import { int64ToNumber, normalizeSysctlName } from "./validate-config.js";
 
@@ -85,7 +86,8 @@ export interface InfraSpecInput {
   cgroupsPath: string;
   host: HostLimits;
   args: string[];
-  arch?: string;
+  /** The infra process's filter, from infraSeccomp (read before the sandbox is made). */
+  seccomp: LinuxSeccomp | undefined;
 }
 
 /** Granted to every container unless it drops them (the set containerd users know). */
@@ -741,6 +743,23 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
 // ---- infra spec -------------------------------------------------------------------------
 
 /**
+ * The seccomp filter of a sandbox's infra process. It reads a Localhost profile's file, so
+ * the sandbox calls it before it makes anything: a bad profile then leaves nothing behind.
+ */
+export function infraSeccomp(
+  config: PodSandboxConfig,
+  host: HostLimits,
+  arch?: string,
+): Promise<LinuxSeccomp | undefined> {
+  const sc = config.linux?.securityContext;
+  return seccompFor(chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD), {
+    capabilities: infraCapabilities(host).granted,
+    privileged: sc?.privileged ?? false,
+    arch,
+  });
+}
+
+/**
  * The config.json of a sandbox's infra process: it holds the pod's namespaces and does
  * nothing else, so it runs with the least it needs and a read-only root.
  */
@@ -760,14 +779,7 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
 
   const uid = optionalId(sc?.runAsUser?.value, "run_as_user") ?? 0;
   const gid = optionalId(sc?.runAsGroup?.value, "run_as_group") ?? 0;
-  const seccomp = seccompForSync(
-    chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD),
-    {
-      capabilities: caps.granted,
-      privileged: sc?.privileged ?? false,
-      arch: input.arch,
-    },
-  );
+  const seccomp = input.seccomp;
 
   const linux: Linux = {
     cgroupsPath: input.cgroupsPath,

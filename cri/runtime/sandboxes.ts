@@ -4,13 +4,16 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { NotFoundError } from "../../common/errors.js";
+import { InvalidArgumentError, NotFoundError } from "../../common/errors.js";
 import { mountTmpfs, unmountIfMounted } from "../../common/mounts.js";
 import { NamespaceMode, PortMapping, Protocol, type PodSandboxConfig } from "../api/generated/api.js";
 import { createWithConmon } from "./conmon.js";
 import type { PodNetworkInput, RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit } from "./exit-file.js";
-import { buildInfraSpec } from "./oci-spec.js";
+import { buildInfraSpec, infraSeccomp } from "./oci-spec.js";
+import type { LinuxSeccomp } from "./oci-types.js";
+import { checkLogDirectoryOnHost } from "./log-directory.js";
+import { resolveCgroupParent } from "../../cgroups/paths.js";
 import type { SandboxRecord } from "./records.js";
 import { sandboxInfraDir, writeSandboxFiles } from "./sandbox-files.js";
 import { UndoStack } from "./undo.js";
@@ -59,6 +62,13 @@ export class SandboxManager {
 
   async run(rawConfig: PodSandboxConfig | undefined, runtimeHandler: string): Promise<string> {
     const config = validatePodSandboxConfig(rawConfig);
+    // What the host must confirm, asked before anything is made.
+    if (config.logDirectory) await checkLogDirectoryOnHost(config.logDirectory, "config.log_directory");
+    const requestedCgroupParent = config.linux?.cgroupParent ?? "";
+    const cgroupParent = requestedCgroupParent
+      ? resolveCgroupParent(requestedCgroupParent, this.deps.cgroupRoot, "config.linux.cgroup_parent")
+      : undefined;
+    const seccomp = await infraSeccomp(config, this.deps.host);
     const meta = config.metadata!;
     const { registry, logger } = this.deps;
     const id = newId();
@@ -68,7 +78,7 @@ export class SandboxManager {
     try {
       return await UndoStack.run(log, async (undo) => {
         const hostNetwork = isHostNetwork(config);
-        const ownsCgroupParent = !config.linux?.cgroupParent;
+        const ownsCgroupParent = cgroupParent === undefined;
         const record: SandboxRecord = {
           id,
           reservedName,
@@ -77,7 +87,7 @@ export class SandboxManager {
           runtimeHandler,
           createdAt: this.deps.clock.now() * 1e6,
           ips: [],
-          cgroupParent: config.linux?.cgroupParent || `${this.deps.cgroupRoot}/cri/pod-${id.slice(0, 16)}`,
+          cgroupParent: cgroupParent ?? `${this.deps.cgroupRoot}/cri/pod-${id.slice(0, 16)}`,
           ownsCgroupParent,
           dir: join(this.deps.paths.sandboxesDir, id),
         };
@@ -118,7 +128,7 @@ export class SandboxManager {
         if (ownsCgroupParent) {
           undo.push("cgroup", () => this.deps.cgroups.remove(record.cgroupParent));
         }
-        record.infraPid = await this.startInfra(record, undo);
+        record.infraPid = await this.startInfra(record, seccomp, undo);
         record.state = "ready";
         await this.deps.sandboxStore.save(record);
         log.info({ ips: record.ips }, "pod sandbox ready");
@@ -130,7 +140,11 @@ export class SandboxManager {
     }
   }
 
-  private async startInfra(record: SandboxRecord, undo: UndoStack): Promise<number> {
+  private async startInfra(
+    record: SandboxRecord,
+    seccomp: LinuxSeccomp | undefined,
+    undo: UndoStack,
+  ): Promise<number> {
     const bundleDir = sandboxInfraDir(record.dir);
     await mkdir(bundleDir, { recursive: true, mode: 0o700 });
     const spec = buildInfraSpec({
@@ -141,6 +155,7 @@ export class SandboxManager {
       cgroupsPath: `${record.cgroupParent}/${record.id}`,
       host: this.deps.host,
       args: INFRA_ARGS,
+      seccomp,
     });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
     undo.push("infra container", () => this.deps.runc.delete(record.id));
@@ -230,13 +245,26 @@ export class SandboxManager {
     );
     if (record.netnsPath) await this.deps.netns.remove(record.id);
     await this.unmountShm(record);
-    await this.deps.cgroups.remove(`${record.cgroupParent}/${record.id}`);
-    if (record.ownsCgroupParent) await this.deps.cgroups.remove(record.cgroupParent);
+    await this.removeCgroup(`${record.cgroupParent}/${record.id}`, record);
+    if (record.ownsCgroupParent) await this.removeCgroup(record.cgroupParent, record);
     await rm(record.dir, { recursive: true, force: true });
     await this.deps.sandboxStore.remove(record.id);
     this.deps.registry.sandboxes.delete(record.id);
     this.deps.registry.releaseName(record.reservedName, record.id);
     this.deps.logger.info({ sandbox: record.id }, "pod sandbox removed");
+  }
+
+  /**
+   * Removes a cgroup of the sandbox. A path berth refuses (".." in a parent accepted by an
+   * older berth) names no cgroup berth made, so it must not keep the sandbox from going.
+   */
+  private async removeCgroup(path: string, record: SandboxRecord): Promise<void> {
+    try {
+      await this.deps.cgroups.remove(path);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      this.deps.logger.warn({ err, sandbox: record.id, cgroup: path }, "not removing an invalid cgroup path");
+    }
   }
 
   /** Rebuilds the sandbox index from disk: half-made sandboxes are undone, dead infra marks NOTREADY. */

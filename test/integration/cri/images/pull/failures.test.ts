@@ -6,7 +6,12 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvalidArgumentError, RuntimeFailureError, UnavailableError } from "../../../../../common/errors.js";
+import {
+  DataLossError,
+  InvalidArgumentError,
+  RuntimeFailureError,
+  UnavailableError,
+} from "../../../../../common/errors.js";
 import { silentLogger } from "../../../../../common/logger.js";
 import { ImagePuller, type ImagePullerOptions } from "../../../../../cri/images/pull/puller.js";
 import { ImageStore } from "../../../../../cri/images/store.js";
@@ -119,7 +124,7 @@ describe("content that is not what it claims", () => {
     const tampered = image.layerDigests[0]!;
     const host = await viaProxy({ tamper: (path) => path.endsWith(`/blobs/${tampered}`) });
     const err = await failure(puller!.pull(`${host}/fail/app:v1`));
-    expect(err).toBeInstanceOf(RuntimeFailureError);
+    expect(err).toBeInstanceOf(DataLossError);
     expect(err.message).toContain(`content has digest`);
     expect(err.message).toContain(`expected ${tampered}`);
     // A mismatch is not retried: the same bytes would come again.
