@@ -11,6 +11,7 @@ import {
   type LinuxContainerResources,
 } from "../api/generated/api.js";
 import { createWithConmon } from "./conmon.js";
+import { explainCreateFailure } from "./create-failure.js";
 import type { RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit, type ExitInfo } from "./exit-file.js";
 import { buildContainerSpec, containerCapabilities, ociResources } from "./oci-spec.js";
@@ -22,6 +23,7 @@ import { UndoStack } from "./undo.js";
 import type { ContainerLifecycleChange, ContainerLifecycleObserver } from "../events/lifecycle.js";
 import { validateContainerConfig, validateLinuxResources } from "./validate-config.js";
 import { checkLogFileOnHost } from "./log-directory.js";
+import { checkCpusetsOnHost } from "./host-limits.js";
 
 /** How long to wait for conmon to record an exit after SIGKILL. */
 const KILL_WAIT_MS = 10_000;
@@ -57,6 +59,8 @@ export class ContainerManager implements SandboxContainerOps {
     const requestedLogPath =
       config.logPath && sandbox.config.logDirectory ? join(sandbox.config.logDirectory, config.logPath) : "";
     if (requestedLogPath) await checkLogFileOnHost(requestedLogPath, "config.log_path");
+    if (config.linux?.resources)
+      await this.checkResourcesOnHost(config.linux.resources, "config.linux.resources");
     const meta = config.metadata!;
     const { registry, logger } = this.deps;
     const id = newId();
@@ -137,6 +141,12 @@ export class ContainerManager implements SandboxContainerOps {
           terminal: config.tty,
           stdin: config.stdin,
           leaveStdinOpen: !config.stdinOnce,
+        }).catch((err: unknown) => {
+          throw explainCreateFailure(err, {
+            sysctls: sandbox.config.linux?.sysctls,
+            sysctlsField: "sandbox_config.linux.sysctls",
+            commandField: "config.command",
+          });
         });
         record.state = "created";
         await this.deps.containerStore.save(record);
@@ -147,6 +157,16 @@ export class ContainerManager implements SandboxContainerOps {
     } catch (err) {
       registry.releaseName(reservedName, id);
       throw err;
+    }
+  }
+
+  /** What only the host can answer: are these CPUs and memory nodes there, is there cgroup v2. */
+  private async checkResourcesOnHost(resources: LinuxContainerResources, field: string): Promise<void> {
+    await checkCpusetsOnHost(resources, field);
+    if (Object.keys(resources.unified).length > 0 && this.deps.cgroups.layout.mode !== "unified") {
+      throw new FailedPreconditionError(
+        `${field}.unified: cgroup v2 files cannot be set on this host, whose resource controllers are cgroup v1`,
+      );
     }
   }
 
@@ -296,6 +316,7 @@ export class ContainerManager implements SandboxContainerOps {
     if (!resources) throw new InvalidArgumentError("linux", "resources to update are required");
     validateLinuxResources(resources, "linux");
     const record = this.get(id);
+    await this.checkResourcesOnHost(resources, "linux");
     await this.deps.locks.with(record.id, async () => {
       await this.refresh(record);
       if (record.state !== "running" && record.state !== "created") {

@@ -292,7 +292,10 @@ export class CriRuntimeService implements Impl, PodStatusSource {
     requireId(req.containerId, "container_id");
     if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
     if (req.timeout > MAX_TIMEOUT_SECONDS) {
-      throw new InvalidArgumentError("timeout", `${req.timeout}s is more than the ${MAX_TIMEOUT_SECONDS}s berth can wait`);
+      throw new InvalidArgumentError(
+        "timeout",
+        `${req.timeout}s is more than the ${MAX_TIMEOUT_SECONDS}s berth can wait`,
+      );
     }
     const record = this.containers.get(req.containerId);
     await this.containers.refresh(record);

@@ -8,6 +8,7 @@ import { InvalidArgumentError, NotFoundError } from "../../common/errors.js";
 import { mountTmpfs, unmountIfMounted } from "../../common/mounts.js";
 import { NamespaceMode, PortMapping, Protocol, type PodSandboxConfig } from "../api/generated/api.js";
 import { createWithConmon } from "./conmon.js";
+import { explainCreateFailure } from "./create-failure.js";
 import type { PodNetworkInput, RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit } from "./exit-file.js";
 import { buildInfraSpec, infraSeccomp } from "./oci-spec.js";
@@ -167,6 +168,11 @@ export class SandboxManager {
       conmonLogPath: join(bundleDir, "conmon.log"),
       terminal: false,
       stdin: false,
+    }).catch((err: unknown) => {
+      throw explainCreateFailure(err, {
+        sysctls: record.config.linux?.sysctls,
+        sysctlsField: "config.linux.sysctls",
+      });
     });
     await this.deps.runc.start(record.id);
     return pid;

@@ -338,6 +338,20 @@ export function validatePodSandboxConfig(config: PodSandboxConfig | undefined): 
 
 // ---- container --------------------------------------------------------------------------
 
+/** The files inside /proc runc lets a bind mount replace (what lxcfs provides); nothing else there. */
+const PROC_MOUNT_TARGETS = new Set([
+  "/proc/cpuinfo",
+  "/proc/diskstats",
+  "/proc/meminfo",
+  "/proc/stat",
+  "/proc/swaps",
+  "/proc/uptime",
+  "/proc/loadavg",
+  "/proc/slabinfo",
+  "/proc/net/dev",
+  "/proc/sys/kernel/ns_last_pid",
+]);
+
 /**
  * A container's log file, relative to the pod's log directory: it must name a file inside
  * that directory, never the directory itself or anything outside it.
@@ -410,6 +424,15 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
     const destination = m.containerPath.replace(/\/+$/, "") || "/";
     if (destination === "/")
       throw invalid(`${field}.container_path`, "cannot mount over the container's root");
+    if (
+      (destination === "/proc" || destination.startsWith("/proc/")) &&
+      !PROC_MOUNT_TARGETS.has(destination)
+    ) {
+      throw invalid(
+        `${field}.container_path`,
+        `"${echo(m.containerPath)}" is /proc or inside it, where only files such as /proc/meminfo can be replaced`,
+      );
+    }
     const earlier = seenDestinations.get(destination);
     if (earlier !== undefined) {
       throw invalid(
