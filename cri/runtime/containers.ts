@@ -14,7 +14,7 @@ import { createWithConmon } from "./conmon.js";
 import { explainCreateFailure } from "./create-failure.js";
 import type { RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit, type ExitInfo } from "./exit-file.js";
-import { buildContainerSpec, containerCapabilities, ociResources } from "./oci-spec.js";
+import { buildContainerSpec, containerCapabilities, containerSeccomp, ociResources } from "./oci-spec.js";
 import type { Spec } from "./oci-types.js";
 import type { ContainerRecord } from "./records.js";
 import { sandboxFilePaths } from "./sandbox-files.js";
@@ -61,6 +61,7 @@ export class ContainerManager implements SandboxContainerOps {
     if (requestedLogPath) await checkLogFileOnHost(requestedLogPath, "config.log_path");
     if (config.linux?.resources)
       await this.checkResourcesOnHost(config.linux.resources, "config.linux.resources");
+    const seccomp = await containerSeccomp(config, this.deps.host);
     const meta = config.metadata!;
     const { registry, logger } = this.deps;
     const id = newId();
@@ -119,6 +120,7 @@ export class ContainerManager implements SandboxContainerOps {
           host: this.deps.host,
           targetPid: this.targetPid(config),
           defaultNoNewPrivileges: this.deps.defaultNoNewPrivileges,
+          prepared: { seccomp },
         });
         await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
         const { droppedByHost } = containerCapabilities(config.linux?.securityContext, this.deps.host);

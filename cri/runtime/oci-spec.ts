@@ -76,6 +76,11 @@ export interface ContainerSpecInput {
   nodeHostname?: string;
   /** process.arch unless testing; picks the seccomp architectures. */
   arch?: string;
+  /**
+   * The filter from containerSeccomp, when the caller read the profile before making
+   * anything; without it the profile is read here.
+   */
+  prepared?: { seccomp: LinuxSeccomp | undefined };
 }
 
 export interface InfraSpecInput {
@@ -683,14 +688,7 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
 
   const { mounts, rootfsPropagation } = await containerMounts(config, sandbox, privileged, readonlyRootfs);
   const { devices, rules } = await containerDevices(config, privileged, input.hostDevDir ?? "/dev");
-  const seccomp = await seccompFor(
-    chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD),
-    {
-      capabilities: caps.granted,
-      privileged,
-      arch: input.arch,
-    },
-  );
+  const seccomp = input.prepared ? input.prepared.seccomp : await containerSeccomp(config, host, input.arch);
 
   const resources = config.linux?.resources;
   const workingDir = config.workingDir || image.workingDir || "/";
@@ -738,6 +736,23 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
     },
     linux,
   };
+}
+
+/**
+ * A container's seccomp filter. It reads a Localhost profile's file, so the container
+ * manager calls it before it makes anything and hands the result to buildContainerSpec.
+ */
+export function containerSeccomp(
+  config: ContainerConfig,
+  host: HostLimits,
+  arch?: string,
+): Promise<LinuxSeccomp | undefined> {
+  const sc = config.linux?.securityContext;
+  return seccompFor(chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD), {
+    capabilities: containerCapabilities(sc, host).granted,
+    privileged: sc?.privileged ?? false,
+    arch,
+  });
 }
 
 // ---- infra spec -------------------------------------------------------------------------
