@@ -220,6 +220,9 @@ export interface RunAgentOptions {
   reloadConfig?: () => Promise<AgentConfig>;
 }
 
+/** How long an orderly shutdown may take before the agent exits regardless. */
+export const SHUTDOWN_LIMIT_MS = 10_000;
+
 /** Runs the agent until SIGTERM or SIGINT; SIGHUP reloads the config. */
 export async function runAgent(
   config: AgentConfig,
@@ -248,15 +251,44 @@ export async function runAgent(
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       logger.info({ signal }, "shutting down");
+      let stopped = false;
+      // A request stuck in the kernel or on a child (an exec that never ends, a hung mount)
+      // must not keep the agent from going: past the limit it exits with whatever is left.
+      // Unref'd, so an agent that has nothing left exits at once.
+      setTimeout(() => {
+        if (!stopped)
+          logger.error({ signal, limitMs: SHUTDOWN_LIMIT_MS }, "shutdown did not finish in time; exiting");
+        else logger.warn("requests were still in flight after shutdown; exiting");
+        process.exit(stopped ? 0 : 1);
+      }, SHUTDOWN_LIMIT_MS).unref();
       lifecycle
         .stopping()
         .then(() => agent.stop())
-        .then(resolve, (err: unknown) => {
-          logger.error({ err }, "shutdown failed");
-          resolve();
-        });
+        .then(
+          () => {
+            stopped = true;
+            resolve();
+          },
+          (err: unknown) => {
+            logger.error({ err }, "shutdown failed");
+            resolve();
+          },
+        );
     };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+    // Listeners stay for the agent's life: with none left, a library's exit hook (execa's,
+    // for its children) re-raises the signal and the agent dies without stopping in order.
+    // A second signal means "now".
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (!signalled) {
+        signalled = true;
+        shutdown(signal);
+        return;
+      }
+      logger.warn({ signal }, "second signal during shutdown; exiting now");
+      process.exit(1);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   });
 }

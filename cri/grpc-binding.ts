@@ -10,7 +10,7 @@ import {
   type sendUnaryData,
 } from "@grpc/grpc-js";
 import { once } from "node:events";
-import { DeadlineExceededError, toGrpcStatus, UnimplementedError } from "../common/errors.js";
+import { DeadlineExceededError, echo, toGrpcStatus, UnimplementedError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 
 type AnyMethod = (request: unknown, signal?: AbortSignal) => Promise<unknown> | AsyncIterable<unknown>;
@@ -66,7 +66,8 @@ async function serveUnary(
     observe?.(status.OK, elapsedMs(started) / 1000);
   } catch (err) {
     const { code, details } = toGrpcStatus(err);
-    if (code === status.INTERNAL) logger.error({ rpc, err }, "rpc failed");
+    // An unexpected failure is logged whole, with what the request was about.
+    if (code === status.INTERNAL) logger.error({ rpc, err, ...requestContext(unary.request) }, "rpc failed");
     else logger.info({ rpc, code: status[code], details }, "rpc refused");
     callback({ code, details });
     observe?.(code, elapsedMs(started) / 1000);
@@ -138,6 +139,27 @@ async function serveStream(
     stream.emit("error", Object.assign(new Error(details), { code, details }));
     observe?.(code, elapsedMs(started) / 1000);
   }
+}
+
+/** The ids and names a request carries, capped, to tell in the log which object it was about. */
+export function requestContext(request: unknown): Record<string, string> {
+  const context: Record<string, string> = {};
+  if (typeof request !== "object" || request === null) return context;
+  const r = request as {
+    podSandboxId?: unknown;
+    containerId?: unknown;
+    config?: { metadata?: { name?: unknown; namespace?: unknown } };
+    image?: { image?: unknown };
+  };
+  const add = (key: string, value: unknown): void => {
+    if (typeof value === "string" && value !== "") context[key] = echo(value);
+  };
+  add("podSandboxId", r.podSandboxId);
+  add("containerId", r.containerId);
+  add("name", r.config?.metadata?.name);
+  add("namespace", r.config?.metadata?.namespace);
+  add("image", r.image?.image);
+  return context;
 }
 
 function elapsedMs(started: bigint): number {

@@ -25,6 +25,7 @@ import {
   type LinuxDevice,
   type LinuxDeviceCgroup,
   type LinuxNamespace,
+  type LinuxSeccomp,
   type Linux,
   type LinuxResources,
   type Mount,
@@ -32,7 +33,7 @@ import {
   OCI_VERSION,
   type Spec,
 } from "./oci-types.js";
-import { chooseSeccomp, seccompFor, seccompForSync } from "./seccomp.js";
+import { chooseSeccomp, seccompFor } from "./seccomp.js";
 import { resolveUser } from "./user-resolver.js";
 import { int64ToNumber, normalizeSysctlName } from "./validate-config.js";
 
@@ -75,6 +76,11 @@ export interface ContainerSpecInput {
   nodeHostname?: string;
   /** process.arch unless testing; picks the seccomp architectures. */
   arch?: string;
+  /**
+   * The filter from containerSeccomp, when the caller read the profile before making
+   * anything; without it the profile is read here.
+   */
+  prepared?: { seccomp: LinuxSeccomp | undefined };
 }
 
 export interface InfraSpecInput {
@@ -85,7 +91,8 @@ export interface InfraSpecInput {
   cgroupsPath: string;
   host: HostLimits;
   args: string[];
-  arch?: string;
+  /** The infra process's filter, from infraSeccomp (read before the sandbox is made). */
+  seccomp: LinuxSeccomp | undefined;
 }
 
 /** Granted to every container unless it drops them (the set containerd users know). */
@@ -694,14 +701,7 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
     host,
   );
   const { devices, rules } = await containerDevices(config, privileged, input.hostDevDir ?? "/dev");
-  const seccomp = await seccompFor(
-    chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD),
-    {
-      capabilities: caps.granted,
-      privileged,
-      arch: input.arch,
-    },
-  );
+  const seccomp = input.prepared ? input.prepared.seccomp : await containerSeccomp(config, host, input.arch);
 
   const resources = config.linux?.resources;
   const workingDir = config.workingDir || image.workingDir || "/";
@@ -751,7 +751,41 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
   };
 }
 
+/**
+ * A container's seccomp filter. It reads a Localhost profile's file, so the container
+ * manager calls it before it makes anything and hands the result to buildContainerSpec.
+ */
+export function containerSeccomp(
+  config: ContainerConfig,
+  host: HostLimits,
+  arch?: string,
+): Promise<LinuxSeccomp | undefined> {
+  const sc = config.linux?.securityContext;
+  return seccompFor(chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD), {
+    capabilities: containerCapabilities(sc, host).granted,
+    privileged: sc?.privileged ?? false,
+    arch,
+  });
+}
+
 // ---- infra spec -------------------------------------------------------------------------
+
+/**
+ * The seccomp filter of a sandbox's infra process. It reads a Localhost profile's file, so
+ * the sandbox calls it before it makes anything: a bad profile then leaves nothing behind.
+ */
+export function infraSeccomp(
+  config: PodSandboxConfig,
+  host: HostLimits,
+  arch?: string,
+): Promise<LinuxSeccomp | undefined> {
+  const sc = config.linux?.securityContext;
+  return seccompFor(chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD), {
+    capabilities: infraCapabilities(host).granted,
+    privileged: sc?.privileged ?? false,
+    arch,
+  });
+}
 
 /**
  * The config.json of a sandbox's infra process: it holds the pod's namespaces and does
@@ -773,14 +807,7 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
 
   const uid = optionalId(sc?.runAsUser?.value, "run_as_user") ?? 0;
   const gid = optionalId(sc?.runAsGroup?.value, "run_as_group") ?? 0;
-  const seccomp = seccompForSync(
-    chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD),
-    {
-      capabilities: caps.granted,
-      privileged: sc?.privileged ?? false,
-      arch: input.arch,
-    },
-  );
+  const seccomp = input.seccomp;
 
   const linux: Linux = {
     cgroupsPath: input.cgroupsPath,

@@ -39,6 +39,13 @@ export const RUNTIME_NAME = "berth";
 export const RUNTIME_VERSION = "0.1.0";
 export const CRI_API_VERSION = "v1";
 
+/** The longest a timer can wait (2^31 - 1 ms), in whole seconds: the bound of every CRI timeout. */
+export const MAX_TIMEOUT_SECONDS = BigInt(Math.floor((2 ** 31 - 1) / 1000));
+
+function minBigInt(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
 type Impl = Pick<
   RuntimeServiceApi,
   | "version"
@@ -230,7 +237,8 @@ export class CriRuntimeService implements Impl, PodStatusSource {
     if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
     // CRI: stopping an unknown (e.g. already removed) container is not an error.
     if (!this.deps.registry.findContainer(req.containerId)) return {};
-    await this.containers.stop(req.containerId, Number(req.timeout));
+    // A grace period beyond what a timer can wait is as good as "wait as long as it takes".
+    await this.containers.stop(req.containerId, Number(minBigInt(req.timeout, MAX_TIMEOUT_SECONDS)));
     return {};
   };
 
@@ -318,6 +326,12 @@ export class CriRuntimeService implements Impl, PodStatusSource {
   execSync: Impl["execSync"] = async (req: ExecSyncRequest, signal?: AbortSignal) => {
     requireId(req.containerId, "container_id");
     if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
+    if (req.timeout > MAX_TIMEOUT_SECONDS) {
+      throw new InvalidArgumentError(
+        "timeout",
+        `${req.timeout}s is more than the ${MAX_TIMEOUT_SECONDS}s berth can wait`,
+      );
+    }
     const record = this.containers.get(req.containerId);
     await this.containers.refresh(record);
     if (record.state !== "running") {

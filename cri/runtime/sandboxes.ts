@@ -4,14 +4,18 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { NotFoundError } from "../../common/errors.js";
+import { InvalidArgumentError, NotFoundError } from "../../common/errors.js";
 import { mountTmpfs, unmountIfMounted } from "../../common/mounts.js";
 import { NamespaceMode, PortMapping, Protocol, type PodSandboxConfig } from "../api/generated/api.js";
 import { createWithConmon } from "./conmon.js";
 import { deleteContainerAndMonitor } from "./container-teardown.js";
+import { explainCreateFailure } from "./create-failure.js";
 import type { PodNetworkInput, RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit } from "./exit-file.js";
-import { buildInfraSpec } from "./oci-spec.js";
+import { buildInfraSpec, infraSeccomp } from "./oci-spec.js";
+import type { LinuxSeccomp } from "./oci-types.js";
+import { checkLogDirectoryOnHost } from "./log-directory.js";
+import { resolveCgroupParent } from "../../cgroups/paths.js";
 import type { SandboxRecord } from "./records.js";
 import { sandboxInfraDir, writeSandboxFiles } from "./sandbox-files.js";
 import { UndoStack } from "./undo.js";
@@ -60,6 +64,13 @@ export class SandboxManager {
 
   async run(rawConfig: PodSandboxConfig | undefined, runtimeHandler: string): Promise<string> {
     const config = validatePodSandboxConfig(rawConfig);
+    // What the host must confirm, asked before anything is made.
+    if (config.logDirectory) await checkLogDirectoryOnHost(config.logDirectory, "config.log_directory");
+    const requestedCgroupParent = config.linux?.cgroupParent ?? "";
+    const cgroupParent = requestedCgroupParent
+      ? resolveCgroupParent(requestedCgroupParent, this.deps.cgroupRoot, "config.linux.cgroup_parent")
+      : undefined;
+    const seccomp = await infraSeccomp(config, this.deps.host);
     const meta = config.metadata!;
     const { registry, logger } = this.deps;
     const id = newId();
@@ -69,7 +80,7 @@ export class SandboxManager {
     try {
       return await UndoStack.run(log, async (undo) => {
         const hostNetwork = isHostNetwork(config);
-        const ownsCgroupParent = !config.linux?.cgroupParent;
+        const ownsCgroupParent = cgroupParent === undefined;
         // Every resource the sandbox will hold is named in the record before it is made, so an
         // interrupted creation (even a kill -9) is undone exactly: removal of a resource that was
         // never made is a no-op.
@@ -81,7 +92,7 @@ export class SandboxManager {
           runtimeHandler,
           createdAt: this.deps.clock.now() * 1e6,
           ips: [],
-          cgroupParent: config.linux?.cgroupParent || `${this.deps.cgroupRoot}/cri/pod-${id.slice(0, 16)}`,
+          cgroupParent: cgroupParent ?? `${this.deps.cgroupRoot}/cri/pod-${id.slice(0, 16)}`,
           ownsCgroupParent,
           dir: join(this.deps.paths.sandboxesDir, id),
           ...(!isHostIpc(config) && { shmPath: this.shmPathOf(id) }),
@@ -123,7 +134,7 @@ export class SandboxManager {
         if (ownsCgroupParent) {
           undo.push("cgroup", () => this.deps.cgroups.remove(record.cgroupParent));
         }
-        record.infraPid = await this.startInfra(record, undo);
+        record.infraPid = await this.startInfra(record, seccomp, undo);
         record.state = "ready";
         await this.deps.sandboxStore.save(record);
         log.info({ ips: record.ips }, "pod sandbox ready");
@@ -135,7 +146,11 @@ export class SandboxManager {
     }
   }
 
-  private async startInfra(record: SandboxRecord, undo: UndoStack): Promise<number> {
+  private async startInfra(
+    record: SandboxRecord,
+    seccomp: LinuxSeccomp | undefined,
+    undo: UndoStack,
+  ): Promise<number> {
     const bundleDir = sandboxInfraDir(record.dir);
     await mkdir(bundleDir, { recursive: true, mode: 0o700 });
     const spec = buildInfraSpec({
@@ -146,6 +161,7 @@ export class SandboxManager {
       cgroupsPath: `${record.cgroupParent}/${record.id}`,
       host: this.deps.host,
       args: INFRA_ARGS,
+      seccomp,
     });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
     undo.push("infra container", () => this.deps.runc.delete(record.id));
@@ -157,6 +173,11 @@ export class SandboxManager {
       conmonLogPath: join(bundleDir, "conmon.log"),
       terminal: false,
       stdin: false,
+    }).catch((err: unknown) => {
+      throw explainCreateFailure(err, {
+        sysctls: record.config.linux?.sysctls,
+        sysctlsField: "config.linux.sysctls",
+      });
     });
     await this.deps.runc.start(record.id);
     return pid;
@@ -242,13 +263,26 @@ export class SandboxManager {
     );
     if (record.netnsPath) await this.deps.netns.remove(record.id);
     await this.unmountShm(record);
-    await this.deps.cgroups.remove(`${record.cgroupParent}/${record.id}`);
-    if (record.ownsCgroupParent) await this.deps.cgroups.remove(record.cgroupParent);
+    await this.removeCgroup(`${record.cgroupParent}/${record.id}`, record);
+    if (record.ownsCgroupParent) await this.removeCgroup(record.cgroupParent, record);
     await rm(record.dir, { recursive: true, force: true });
     await this.deps.sandboxStore.remove(record.id);
     this.deps.registry.sandboxes.delete(record.id);
     this.deps.registry.releaseName(record.reservedName, record.id);
     this.deps.logger.info({ sandbox: record.id }, "pod sandbox removed");
+  }
+
+  /**
+   * Removes a cgroup of the sandbox. A path berth refuses (".." in a parent accepted by an
+   * older berth) names no cgroup berth made, so it must not keep the sandbox from going.
+   */
+  private async removeCgroup(path: string, record: SandboxRecord): Promise<void> {
+    try {
+      await this.deps.cgroups.remove(path);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      this.deps.logger.warn({ err, sandbox: record.id, cgroup: path }, "not removing an invalid cgroup path");
+    }
   }
 
   /** Rebuilds the sandbox index from disk: half-made sandboxes are undone, dead infra marks NOTREADY. */

@@ -44,6 +44,9 @@ export class BlobVerificationError extends RegistryRequestError {
   }
 }
 
+/** Content whose digest is not the one asked for: corrupted or tampered with on the way. */
+export class DigestMismatchError extends BlobVerificationError {}
+
 /**
  * Writes `body` to `destPath`, verified. A connection that breaks, or a body that ends short,
  * fails with a transient RegistryRequestError (the caller may retry); wrong content with a
@@ -100,7 +103,7 @@ export async function downloadBlob(body: Readable, job: BlobDownload): Promise<v
     }
     const actual = `sha256:${hash.digest("hex")}`;
     if (actual !== desc.digest) {
-      throw new BlobVerificationError(`${label}: content has digest ${actual}, expected ${desc.digest}`);
+      throw new DigestMismatchError(`${label}: content has digest ${actual}, expected ${desc.digest}`);
     }
     if (meter && job.layer) {
       const { diffId } = await meter.finish();

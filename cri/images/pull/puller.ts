@@ -13,6 +13,7 @@ import type { AuthConfig } from "../../api/generated/api.js";
 import { systemClock, type Clock } from "../../../common/clock.js";
 import {
   BerthError,
+  DataLossError,
   DeadlineExceededError,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -36,7 +37,7 @@ import { platformMismatch, type Platform } from "../platform.js";
 import { formatReference, normalizeReference, repositoryName, type ImageReference } from "../reference.js";
 import { diffIdsOf, parseImageManifest, type ImageStore } from "../store.js";
 import type { AuthChallenge } from "./auth-challenge.js";
-import { BlobVerificationError, downloadBlob } from "./blob-download.js";
+import { BlobVerificationError, DigestMismatchError, downloadBlob } from "./blob-download.js";
 import { chainLookups, criAuthLookup, describeCredentials, dockerConfigLookup } from "./credentials.js";
 import { RegistryHosts, type HostCapability, type RegistryEndpoint } from "./hosts-config.js";
 import { BodyTooLargeError, HttpTransport, readBody } from "./http-transport.js";
@@ -574,7 +575,7 @@ class PullSession {
           }
           const actual = sha256Digest(bytes);
           if (actual !== desc.digest) {
-            throw new BlobVerificationError(`${what}: content has digest ${actual}, expected ${desc.digest}`);
+            throw new DigestMismatchError(`${what}: content has digest ${actual}, expected ${desc.digest}`);
           }
           return bytes;
         }),
@@ -674,6 +675,8 @@ class PullSession {
     }
     const detail = failures.map((f) => f.message).join("; ");
     if (failures.every((f) => f.kind === "not-found")) throw notFound();
+    // Bytes that do not hash to the digest asked for were corrupted or tampered with.
+    if (failures.some((f) => f instanceof DigestMismatchError)) throw new DataLossError(`${what}: ${detail}`);
     if (failures.every((f) => f.kind === "unreachable" || f.kind === "transient")) {
       throw new UnavailableError(`${what}: ${detail}`);
     }

@@ -7,6 +7,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  DataLossError,
   InvalidArgumentError,
   ResourceExhaustedError,
   RuntimeFailureError,
@@ -124,7 +125,7 @@ describe("content that is not what it claims", () => {
     const tampered = image.layerDigests[0]!;
     const host = await viaProxy({ tamper: (path) => path.endsWith(`/blobs/${tampered}`) });
     const err = await failure(puller!.pull(`${host}/fail/app:v1`));
-    expect(err).toBeInstanceOf(RuntimeFailureError);
+    expect(err).toBeInstanceOf(DataLossError);
     expect(err.message).toContain(`content has digest`);
     expect(err.message).toContain(`expected ${tampered}`);
     // A mismatch is not retried: the same bytes would come again.
