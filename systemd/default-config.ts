@@ -20,6 +20,11 @@ const FIELD_NOTES: Partial<Record<keyof AgentConfig, string>> = {
   conmonBinary: "Container monitor: holds each container's stdio and records its exit code.",
   http: "/healthz, /metrics and /stats/summary; loopback only by default (no authentication).",
   statsIntervalSeconds: "How often the stats collector reads every container's cgroup.",
+  containerLogMaxSize:
+    "Container log rotation, as the kubelet's: a running container's log that reaches this size\n" +
+    "is renamed to <log>.<YYYYMMDD-HHMMSS> and reopened; older rotated files are gzipped.",
+  containerLogMaxFiles: "Log files kept per container, the current one included (2 or more).",
+  containerLogMonitorInterval: "How often container log sizes are checked (3s or more).",
 };
 
 /** Prose: "# " before each line. */
