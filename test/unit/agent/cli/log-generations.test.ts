@@ -1,7 +1,7 @@
 // Reading a container log across the generations rotation leaves: `<log>.<stamp>.gz`,
 // `<log>.<stamp>`, then `<log>`, in order, for whole reads and for --tail.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -118,5 +118,33 @@ describe("berth explain's log tail", () => {
   it("reaches into rotated generations when the current file holds too few lines", async () => {
     const log = await writeGenerations([numbered(0, 10), numbered(10, 12), ""]);
     expect(await readLogTail(log, 5)).toEqual(["n7", "n8", "n9", "n10", "n11"]);
+  });
+});
+
+describe("following across a rotation", () => {
+  it("reads the rest of the renamed file, then the new one, while older generations are compressed", async () => {
+    const log = join(dir, "0.log");
+    await writeFile(log, numbered(0, 3));
+    let done = false;
+    const stop = new AbortController();
+    const reading = collect(
+      readLogLines({
+        path: log,
+        follow: { finished: async () => done, finishCheckMs: 0, pollMs: 20, signal: stop.signal },
+      }),
+    );
+    await sleep(100);
+    // A rotation as the log manager does it: rename, the writer's last lines into the renamed
+    // file, the reopened file, and the renamed file compressed away later.
+    const rotated = `${log}.20240501-100000`;
+    await rename(log, rotated);
+    await appendFile(rotated, numbered(3, 5));
+    await writeFile(log, numbered(5, 7));
+    await sleep(100);
+    await writeFile(`${rotated}.gz`, gzipSync(await readFile(rotated)));
+    await rm(rotated);
+    await appendFile(log, numbered(7, 9));
+    done = true;
+    expect(await reading).toBe(numbered(0, 9));
   });
 });
