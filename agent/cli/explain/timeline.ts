@@ -170,9 +170,8 @@ function fromStatuses(input: Pick<ExplainInput, "pod">): Placed[] {
             count: 1,
             source: "status",
           },
-          // Known to the second: the exit comes after whatever led to it in that second
-          // (and before a restart in that second: see exitsBeforeRestarts).
-          ms: finished + SECOND - 1,
+          // Known to the second only: placeExits puts it within that second.
+          ms: finished,
           rank: rankOf(what),
           ...(runStart !== undefined && { runStart }),
         });
@@ -234,22 +233,44 @@ function mergeTwins(statuses: Placed[], events: Placed[]): Placed[] {
   return [...statuses, ...events.filter((e) => !used.has(e))];
 }
 
+/** What leads to a container's exit: an exit in the same second comes after them. */
+const EXIT_CAUSES = new Set([
+  "Unhealthy",
+  "ProbeWarning",
+  "Killing",
+  "OOMKilling",
+  "FailedPostStartHook",
+  "FailedPreStopHook",
+]);
+/** What starts a container's next run: an exit in the same second comes before them. */
+const RUN_STARTS = new Set(["Created", "Started", "Restarted"]);
+
 /**
- * An exit known only to the second comes before the next run's Created and Started when the
- * restart happened within that same second (those come after the run's own start).
+ * Exits are known to the second (status times), the events around them to the millisecond.
+ * Within its second, an exit goes after its run's start and the kills and probe failures that
+ * led to it, and before the next run's Created and Started; anything else in that second
+ * keeps the order of its time.
  */
-function exitsBeforeRestarts(placed: Placed[]): void {
+function placeExits(placed: Placed[]): void {
   for (const exit of placed) {
     if (exit.entry.source !== "status" || (exit.entry.what !== "Exited" && exit.entry.what !== "OOMKilled"))
       continue;
-    const second = exit.ms - (SECOND - 1);
+    const second = exit.ms;
     const runStartMs = exit.runStart?.ms ?? -Infinity;
-    for (const next of placed) {
-      if (next.entry.container !== exit.entry.container) continue;
-      if (!["Created", "Started", "Restarted"].includes(next.entry.what)) continue;
-      if (next === exit.runStart || next.ms <= runStartMs || next.ms < second || next.ms >= exit.ms) continue;
-      exit.ms = next.ms - 1;
-    }
+    const sameSecond = placed.filter(
+      (p) =>
+        p !== exit &&
+        p !== exit.runStart &&
+        p.entry.container === exit.entry.container &&
+        p.ms >= second &&
+        p.ms < second + SECOND &&
+        p.ms > runStartMs,
+    );
+    let ms = Math.max(second, runStartMs + 0.5);
+    for (const cause of sameSecond) if (EXIT_CAUSES.has(cause.entry.what)) ms = Math.max(ms, cause.ms + 0.5);
+    for (const next of sameSecond)
+      if (RUN_STARTS.has(next.entry.what) && next.ms <= ms) ms = Math.min(ms, next.ms - 0.5);
+    exit.ms = ms;
   }
 }
 
@@ -298,7 +319,7 @@ export function buildTimeline(input: Pick<ExplainInput, "pod" | "events" | "now"
       ms: startTime,
       rank: rankOf("Applied"),
     });
-  exitsBeforeRestarts(placed);
+  placeExits(placed);
   placed.push(...deletion(input, events));
   const ordered = placed
     .map((p, i) => ({ p, i }))

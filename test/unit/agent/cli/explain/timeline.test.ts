@@ -98,6 +98,37 @@ describe("buildTimeline", () => {
     expect(entries[2]?.details).toBe("exit code 137 (OOMKilled) after ~2m10s");
   });
 
+  it("puts an exit before the back-off that follows it within its second", () => {
+    const p = pod({
+      containers: [{ name: "app", image: "busybox:1.36" }],
+      status: {
+        containerStatuses: [
+          status("app", waiting("CrashLoopBackOff", "back-off 20s restarting failed container"), {
+            restartCount: 2,
+            lastState: terminated(1, "Error", "12:02:10", "12:02:10"),
+          }),
+        ],
+      },
+    });
+    const entries = buildTimeline({
+      pod: p,
+      now: NOW,
+      events: [
+        event("Started", "Started container app", { container: "app", time: "12:02:10.100", count: 2 }),
+        event("BackOff", "Back-off restarting failed container app in pod web_default", {
+          container: "app",
+          time: "12:02:10.200",
+        }),
+      ],
+    }).entries;
+    expect(entries.map((e) => [e.time, e.what, e.details])).toEqual([
+      [at("11:00:00"), "Applied", "the node accepted the pod"],
+      [at("12:02:10.100"), "Restarted", "restart 1"],
+      [at("12:02:10"), "Exited", "exit code 1 (Error) after <1s"],
+      [at("12:02:10.200"), "BackOff", "Back-off restarting failed container app in pod web_default"],
+    ]);
+  });
+
   it("ends with the deletion, at the first container stop, and the eviction", () => {
     const p = { ...restartedPod(), terminating: true };
     const entries = buildTimeline({
