@@ -1,7 +1,8 @@
-// Reads a CRI container log file as raw lines, in bounded memory: from the start, or from
-// N logical lines before the end (read backwards in chunks), and optionally following new
-// lines across log rotation (the file renamed away and recreated by ReopenContainerLog, or
-// truncated in place) until the container is done.
+// Reads a CRI container log as raw lines, in bounded memory, across the generations log
+// rotation keeps beside it (`<log>.<stamp>.gz`, `<log>.<stamp>`, then `<log>`): from the
+// start, or from N logical lines before the end (read backwards in chunks, counted forwards
+// in a .gz), and optionally following new lines across rotation (the file renamed away and
+// recreated by ReopenContainerLog, or truncated in place) until the container is done.
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { listRotatedLogs, type RotatedLog } from "../logs/rotated-logs.js";

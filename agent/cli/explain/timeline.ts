@@ -227,8 +227,12 @@ function mergeTwins(statuses: Placed[], events: Placed[]): Placed[] {
     );
     if (match === undefined) continue;
     used.add(match);
-    s.entry = { ...s.entry, time: match.entry.time };
-    s.ms = match.ms;
+    // The event is recorded when the node notices, which can be a moment later: its finer
+    // time is used only when it agrees with the status to the second.
+    if (match.ms >= second && match.ms < second + SECOND) {
+      s.entry = { ...s.entry, time: match.entry.time };
+      s.ms = match.ms;
+    }
   }
   return [...statuses, ...events.filter((e) => !used.has(e))];
 }

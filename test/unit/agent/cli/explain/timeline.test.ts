@@ -190,3 +190,36 @@ describe("renderTimeline", () => {
     expect(renderTimeline(t, { now: NOW, wide: false })).toContain("Readiness probe failed: boom?");
   });
 });
+
+describe("buildTimeline with a late Started event", () => {
+  it("keeps the status's start when the event was recorded after the run already exited", () => {
+    const p = pod({
+      containers: [{ name: "app", image: "busybox:1.36" }],
+      status: {
+        containerStatuses: [
+          status("app", waiting("CrashLoopBackOff", "back-off 20s restarting failed container"), {
+            restartCount: 2,
+            lastState: terminated(1, "Error", "12:02:09", "12:02:10"),
+          }),
+        ],
+      },
+    });
+    const entries = buildTimeline({
+      pod: p,
+      now: NOW,
+      events: [
+        event("Started", "Started container app", { container: "app", time: "12:02:10.600", count: 2 }),
+        event("BackOff", "Back-off restarting failed container app in pod web_default", {
+          container: "app",
+          time: "12:02:10.300",
+        }),
+      ],
+    }).entries;
+    expect(entries.map((e) => [e.time, e.what])).toEqual([
+      [at("11:00:00"), "Applied"],
+      [at("12:02:09"), "Restarted"],
+      [at("12:02:10"), "Exited"],
+      [at("12:02:10.300"), "BackOff"],
+    ]);
+  });
+});
