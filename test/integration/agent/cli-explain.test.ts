@@ -215,7 +215,10 @@ describe("berth explain", () => {
     for (const t of times) expect(t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     // Oldest first, to the second (status times are whole seconds, event times finer).
     const seconds = times.map((t) => Math.floor(Date.parse(t) / 1000));
-    expect([...seconds].sort((a, b) => a - b), wide.stdout).toEqual(seconds);
+    expect(
+      [...seconds].sort((a, b) => a - b),
+      wide.stdout,
+    ).toEqual(seconds);
 
     const json = await berth("explain", "crasher", "--timeline", "-o", "json");
     const timeline = JSON.parse(json.stdout) as {
