@@ -14,6 +14,7 @@ import {
   type ReservationsConfig,
 } from "./node/capacity.js";
 import { validateNodeServicesConfig } from "./node/services-config.js";
+import { defaultContainerLogConfig, parseContainerLogConfig } from "./logs/rotation-policy.js";
 import { defaultReporterConfig, type ReporterConfig } from "./reporter/config.js";
 // --- end node status, eviction, reporter ---
 
@@ -67,6 +68,12 @@ export interface AgentConfig {
   maxExecProbes: number;
   /** The node's name in pod status, events and the downward API. */
   nodeName: string;
+  /** Rotate a running container's log once it reaches this size (a quantity, "10Mi"), as the kubelet does. */
+  containerLogMaxSize: string;
+  /** Log files kept per container, the current one included (2 or more); older ones are gzipped. */
+  containerLogMaxFiles: number;
+  /** How often running containers' log sizes are checked (a duration, 3s or more). */
+  containerLogMonitorInterval: string;
   // --- end pods ---
   // --- node status, eviction, reporter ---
   /** CPU, memory and ephemeral-storage set aside from allocatable (kubeReserved, systemReserved). */
@@ -108,6 +115,7 @@ export function defaultConfig(): AgentConfig {
     runtimeEndpoint: "",
     maxExecProbes: 8,
     nodeName: hostname(),
+    ...defaultContainerLogConfig(),
     // --- node status, eviction, reporter ---
     reservations: defaultReservationsConfig(),
     nodeStatus: defaultNodeStatusConfig(),
@@ -185,6 +193,7 @@ function validatePods(config: AgentConfig): void {
   if (!Number.isInteger(config.maxExecProbes) || config.maxExecProbes < 1)
     throw new InvalidArgumentError("maxExecProbes", "must be a whole number >= 1");
   if (!config.nodeName) throw new InvalidArgumentError("nodeName", "must not be empty");
+  parseContainerLogConfig(config);
 }
 
 /** Merges a parsed YAML document into the config, rejecting unknown keys and wrong types by name. */

@@ -24,6 +24,9 @@ import { CgroupManager } from "../cgroups/manager.js";
 import { detectHostLayout } from "../cgroups/detect.js";
 import { PodManager } from "./pods/pod-manager.js";
 import { runtimeClients } from "./runtime-client.js";
+import { ContainerLogManager } from "./logs/container-log-manager.js";
+import { parseContainerLogConfig } from "./logs/rotation-policy.js";
+import { systemClock } from "../common/clock.js";
 // --- end pods ---
 import { startNodeServices } from "./node-services.js";
 // --- Node API and static pods (agent/node-api, agent/static-pods) ---
@@ -166,6 +169,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       throw err;
     }
   }
+  // Container log rotation over the pods' runtime (in-process or a CRI socket).
+  const logRotation = parseContainerLogConfig(config);
+  const containerLogs = new ContainerLogManager({
+    runtime: podRuntime.runtime,
+    policy: logRotation.policy,
+    clock: systemClock,
+    logger: logger.child({ component: "container-logs" }),
+  });
   const housekeeping = startHousekeeping(
     [
       {
@@ -177,6 +188,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
             imagesInUse: () => new Set([...runtime.deps.registry.containers.values()].map((c) => c.imageId)),
             logger: logger.child({ component: "image-gc" }),
           }),
+      },
+      {
+        name: "container-log-rotation",
+        everyMs: logRotation.intervalMs,
+        run: () => containerLogs.rotateLogs(),
       },
     ],
     logger,

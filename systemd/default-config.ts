@@ -26,6 +26,11 @@ const FIELD_NOTES: Partial<Record<keyof AgentConfig, string>> = {
     "may inflate to maxCompressionRatio times its compressed size once past\n" +
     "compressionRatioFloorBytes; the image may not pass maxImageUncompressedBytes, nor the free\n" +
     "space of the image filesystem less reservedFreeBytes.",
+  containerLogMaxSize:
+    "Container log rotation, as the kubelet's: a running container's log that reaches this size\n" +
+    "is renamed to <log>.<YYYYMMDD-HHMMSS> and reopened; older rotated files are gzipped.",
+  containerLogMaxFiles: "Log files kept per container, the current one included (2 or more).",
+  containerLogMonitorInterval: "How often container log sizes are checked (3s or more).",
 };
 
 /** Prose: "# " before each line. */
