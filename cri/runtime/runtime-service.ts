@@ -298,6 +298,7 @@ export class CriRuntimeService implements Impl, PodStatusSource {
       cmd: req.cmd,
       timeoutSec: Number(req.timeout),
       scratchDir: record.bundleDir,
+      containerPid: record.pid,
     });
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
   };
