@@ -13,6 +13,7 @@ import {
 import { createWithConmon } from "./conmon.js";
 import type { RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit, type ExitInfo } from "./exit-file.js";
+import { checkLogDirectory, logFileIdentity, waitForReopenedLog } from "./log-reopen.js";
 import { buildContainerSpec, containerCapabilities, ociResources } from "./oci-spec.js";
 import type { Spec } from "./oci-types.js";
 import type { ContainerRecord } from "./records.js";
@@ -317,7 +318,12 @@ export class ContainerManager implements SandboxContainerOps {
     if (record.state !== "running") {
       throw new FailedPreconditionError(`container ${record.id} is not running: cannot reopen its log`);
     }
+    // Answer only once the new file exists: clients look for it as soon as the call returns.
+    const logPath = record.logPath || join(record.bundleDir, "container.log");
+    await checkLogDirectory(logPath);
+    const previous = await logFileIdentity(logPath);
     await writeControlMessage(record.bundleDir, "2 0 0\n");
+    await waitForReopenedLog(logPath, previous);
   }
 
   /** The container's process spec, the base of exec'd processes. */
