@@ -10,6 +10,8 @@ import {
   type PodSandboxConfig,
 } from "../../../../cri/api/generated/api.js";
 import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
+import { criExec } from "../../../../agent/pods/pod-manager.js";
+import { runExecProbe } from "../../../../probes/handlers/exec.js";
 import { containerConfig, grpcError, waitFor } from "../../../helpers/cri-fixtures.js";
 
 describe("exec sync timeout", () => {
@@ -103,4 +105,35 @@ describe("exec sync timeout", () => {
       await h.cri.runtime.removeContainer({ containerId: id });
     });
   }
+
+  it("exec probes that time out, period after period, leave no process behind", async () => {
+    const id = await run("probed");
+    const exec = criExec(h.cri.runtime);
+    for (let period = 0; period < 3; period++) {
+      const outcome = await runExecProbe(exec, id, { command: ["sh", "-c", "sleep 3600 & sleep 3600"] }, 1);
+      expect(outcome.result).toBe("failure");
+      expect(outcome.output).toMatch(/timed out/);
+    }
+    let left: string[] = [];
+    await waitFor(async () => (left = await leftOnHost(id)).length === 0, 10_000).catch(() => undefined);
+    expect(left).toEqual([]);
+    await h.cri.runtime.stopContainer({ containerId: id, timeout: 0n });
+    await h.cri.runtime.removeContainer({ containerId: id });
+  });
+
+  it("in the pod's shared PID namespace, nothing named sleep is left once `sleep 3600` timed out", async () => {
+    const { containerId } = await h.cri.runtime.createContainer({
+      podSandboxId,
+      config: containerConfig("shared-pid", image, ["sh", "-c", "while :; do read -t 1 x; done"]),
+      sandboxConfig: config,
+    });
+    await h.cri.runtime.startContainer({ containerId });
+    const err = await grpcError(h.cri.runtime.execSync({ containerId, cmd: ["sleep", "3600"], timeout: 1n }));
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    // The pod's infra process is PID 1 here: its own sleep must not pass for the command's.
+    const found = await h.cri.runtime.execSync({ containerId, cmd: ["pidof", "sleep"], timeout: 10n });
+    expect(Buffer.from(found.stdout).toString()).toBe("");
+    await h.cri.runtime.stopContainer({ containerId, timeout: 0n });
+    await h.cri.runtime.removeContainer({ containerId });
+  });
 });
