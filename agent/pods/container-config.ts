@@ -83,8 +83,7 @@ export function containerSecurityContext(pod: PodSpec, container: Container): Li
     readonlyRootfs: sc?.readOnlyRootFilesystem === true,
     supplementalGroups: supplementalGroups(pod).map(BigInt),
     supplementalGroupsPolicy: 0,
-    // Kubernetes sets no_new_privs only when privilege escalation is explicitly refused.
-    noNewPrivs: sc?.allowPrivilegeEscalation === false && !privileged,
+    noNewPrivs: refusesPrivilegeEscalation(sc, privileged),
     maskedPaths: [],
     readonlyPaths: [],
     seccomp: criSecurityProfile(sc?.seccompProfile ?? pod.securityContext.seccompProfile),
@@ -127,4 +126,19 @@ export function buildContainerConfig(input: ContainerConfigInput): ContainerConf
       securityContext: containerSecurityContext(pod, container),
     },
   });
+}
+
+/**
+ * berth's pods refuse privilege escalation (no_new_privs) unless the spec allows it: where
+ * Kubernetes leaves `allowPrivilegeEscalation` unset as "allowed", berth reads unset as "refused",
+ * except where Kubernetes itself implies escalation (privileged, or CAP_SYS_ADMIN added).
+ */
+function refusesPrivilegeEscalation(
+  sc: Container["securityContext"] | undefined,
+  privileged: boolean,
+): boolean {
+  if (privileged || sc?.allowPrivilegeEscalation === true) return false;
+  if (sc?.allowPrivilegeEscalation === false) return true;
+  const added = sc?.capabilities?.add ?? [];
+  return !added.some((cap) => cap.toUpperCase().replace(/^CAP_/, "") === "SYS_ADMIN");
 }

@@ -14,6 +14,7 @@ import tar, { type Extract, type Header } from "tar-stream";
 import { BerthError, InvalidArgumentError, RuntimeFailureError } from "../../common/errors.js";
 import { newSha256 } from "./digest.js";
 import type { LayerSizeMeter } from "./image-limits.js";
+import { TarFraming } from "./tar-framing.js";
 
 export interface UnpackedLayer {
   /** sha256 of the uncompressed tar, as an image config's rootfs.diff_ids lists it. */
@@ -126,11 +127,17 @@ class LayerExtraction {
 
   async run(blobPath: string, compression: Compression): Promise<UnpackedLayer> {
     const extract = tar.extract();
+    // When the archive ends short, the extractor fails, and the entry being read only learns
+    // that its stream "was destroyed": report the extractor's reason instead.
+    let extractError: Error | undefined;
+    extract.once("error", (err: Error) => (extractError = err));
     const feeding = this.feed(blobPath, compression, extract);
     try {
       for await (const entry of extract) {
         await this.handleEntry(entry.header, entry as unknown as Readable);
       }
+    } catch (err) {
+      throw err instanceof BerthError || !extractError ? err : extractError;
     } finally {
       // When an entry is rejected the loop's exit destroys `extract`, which stops the feeder.
       extract.destroy();
@@ -149,6 +156,7 @@ class LayerExtraction {
   private async feed(blobPath: string, compression: Compression, extract: Extract): Promise<void> {
     const source = createReadStream(blobPath);
     const input: Readable = compression === "gzip" ? pipeline(source, createGunzip(), () => {}) : source;
+    const framing = new TarFraming();
     try {
       for await (const chunk of input) {
         const buf = chunk as Buffer;
@@ -159,10 +167,16 @@ class LayerExtraction {
           extract.destroy(refused);
           break;
         }
+        framing.update(buf);
         if (extract.destroyed) break;
         if (!extract.write(buf)) await drained(extract);
         if (extract.destroyed) break;
       }
+      // A stream that stops right after its last entry's data (no padding, no end-of-archive
+      // blocks) is complete: give the extractor the zeros it expects, outside the diffID. One
+      // that stops inside a header or an entry's data is left short, and refused.
+      const padding = framing.paddingToComplete();
+      if (padding && !extract.destroyed && !extract.write(Buffer.alloc(padding))) await drained(extract);
       if (!extract.destroyed) extract.end(undefined);
     } catch (err) {
       extract.destroy(err as Error);

@@ -52,6 +52,11 @@ export interface BerthRuntimeOptions {
   /** The static busybox the infra process runs. */
   busyboxBinary?: string;
   network?: PodNetwork;
+  /**
+   * Sets no_new_privs on every unprivileged container even when its config does not ask for it
+   * (default false: the config's no_new_privs decides, as with containerd and CRI-O, so that a
+   * setuid binary works where the kubelet allows privilege escalation).
+   */
   defaultNoNewPrivileges?: boolean;
   shmSizeBytes?: number;
   /** How often the stats collector reads every cgroup (default 10 s). */
@@ -153,7 +158,7 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     snapshots,
     host: { ...(await readHostLimits()), recursiveReadOnlyMounts: await probeRecursiveReadOnly(runcBinary) },
     cgroupRoot: opts.cgroupRoot ?? "/berth",
-    defaultNoNewPrivileges: opts.defaultNoNewPrivileges ?? true,
+    defaultNoNewPrivileges: opts.defaultNoNewPrivileges ?? false,
     shmSizeBytes: opts.shmSizeBytes ?? 64 * 1024 * 1024,
   };
   const sandboxes = new SandboxManager(deps);

@@ -15,6 +15,7 @@ import { deleteContainerAndMonitor } from "./container-teardown.js";
 import { explainCreateFailure } from "./create-failure.js";
 import type { RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit, type ExitInfo } from "./exit-file.js";
+import { checkLogDirectory, logFileIdentity, waitForReopenedLog } from "./log-reopen.js";
 import { buildContainerSpec, containerCapabilities, containerSeccomp, ociResources } from "./oci-spec.js";
 import type { Spec } from "./oci-types.js";
 import type { ContainerRecord } from "./records.js";
@@ -346,7 +347,12 @@ export class ContainerManager implements SandboxContainerOps {
     if (record.state !== "running") {
       throw new FailedPreconditionError(`container ${record.id} is not running: cannot reopen its log`);
     }
+    // Answer only once the new file exists: clients look for it as soon as the call returns.
+    const logPath = record.logPath || join(record.bundleDir, "container.log");
+    await checkLogDirectory(logPath);
+    const previous = await logFileIdentity(logPath);
     await writeControlMessage(record.bundleDir, "2 0 0\n");
+    await waitForReopenedLog(logPath, previous);
   }
 
   /** The container's process spec, the base of exec'd processes. */

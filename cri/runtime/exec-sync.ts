@@ -1,15 +1,18 @@
 // ExecSync: runs a command in a running container with `runc exec` and collects its
-// output. The timeout is enforced on the exec'd process itself (found through runc's pid
-// file), since killing runc alone would leave the process running in the container.
+// output. The timeout is enforced on the exec'd process and everything it started (found
+// through runc's pid file and the session it leads), since killing runc alone would leave them
+// running in the container, one more each time a probe times out.
 import { execa } from "execa";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   BerthError,
   DeadlineExceededError,
   InvalidArgumentError,
   RuntimeFailureError,
 } from "../../common/errors.js";
+import { killExecSession } from "./exec-kill.js";
 import type { Spec } from "./oci-types.js";
 
 /** Output beyond this is cut, as the kubelet's own exec limit does. */
@@ -34,6 +37,8 @@ export async function execSync(opts: {
   scratchDir: string;
   /** The caller gave up (cancelled, or its deadline passed): the command is killed as on timeout. */
   signal?: AbortSignal;
+  /** Host pid of the container's init: bounds the kill on timeout to the container's processes. */
+  containerPid?: number;
 }): Promise<ExecSyncResult> {
   if (opts.cmd.length === 0) throw new InvalidArgumentError("cmd", "must not be empty");
   const dir = await mkdtemp(join(opts.scratchDir, "exec-"));
@@ -55,15 +60,18 @@ export async function execSync(opts: {
       },
     );
     let timedOut = false;
+    let exited = false;
     let abandoned = false;
     let backstop: NodeJS.Timeout | undefined;
-    // On timeout the exec'd process is killed and runc, its parent, reaps it and exits.
-    // runc itself is killed only if it does not: killing it first would orphan the process
-    // to the host's init instead of having it reaped.
+    // On timeout the exec'd process tree is killed and runc, the exec'd process's parent, reaps
+    // it and exits; the rest of the tree is reaped by the container's init. runc itself is
+    // killed only if it does not exit: killing it first would orphan the process to the host's
+    // init instead of having it reaped, and a runc killed before it started the process could
+    // leave it starting unwatched.
     const kill = (): void => {
       if (backstop) return;
-      void killExecProcess(pidFile);
       backstop = setTimeout(() => child.kill("SIGKILL"), RUNC_EXIT_GRACE_MS);
+      void killExecTree(pidFile, opts.containerPid, () => exited);
     };
     const timer =
       opts.timeoutSec > 0
@@ -79,6 +87,7 @@ export async function execSync(opts: {
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const res = await child;
+    exited = true;
     opts.signal?.removeEventListener("abort", onAbort);
     clearTimeout(timer);
     clearTimeout(backstop);
@@ -110,11 +119,23 @@ export async function execSync(opts: {
   }
 }
 
-async function killExecProcess(pidFile: string): Promise<void> {
-  try {
-    const pid = Number.parseInt(await readFile(pidFile, "utf8"), 10);
-    if (pid > 0) process.kill(pid, "SIGKILL");
-  } catch {
-    // Not started yet or already gone: killing runc below is enough.
+/** How often, and how many times, the pid file is looked for when the timeout comes first. */
+const PID_FILE_POLL_MS = 50;
+const PID_FILE_POLLS = RUNC_EXIT_GRACE_MS / PID_FILE_POLL_MS;
+
+async function killExecTree(
+  pidFile: string,
+  containerPid: number | undefined,
+  runcExited: () => boolean,
+): Promise<void> {
+  // runc writes the pid file once the process runs: a timeout that comes first waits for it.
+  for (let poll = 0; poll < PID_FILE_POLLS && !runcExited(); poll++) {
+    const pid = Number.parseInt(await readFile(pidFile, "utf8").catch(() => ""), 10);
+    if (pid > 0) {
+      await killExecSession(pid, containerPid);
+      return;
+    }
+    await sleep(PID_FILE_POLL_MS);
   }
+  // No pid file: runc did not start the process; the backstop kills runc.
 }

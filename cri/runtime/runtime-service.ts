@@ -348,6 +348,7 @@ export class CriRuntimeService implements Impl, PodStatusSource {
       timeoutSec: Number(req.timeout),
       scratchDir: record.bundleDir,
       ...(signal && { signal }),
+      containerPid: record.pid,
     });
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
   };

@@ -21,12 +21,16 @@ import { sandboxInfraDir, writeSandboxFiles } from "./sandbox-files.js";
 import { UndoStack } from "./undo.js";
 import { validatePodSandboxConfig } from "./validate-config.js";
 
-/** The infra process: a shell that reaps orphans (it is PID 1 of a shared PID namespace) and exits on TERM. */
+/**
+ * The infra process: a shell that reaps orphans (it is PID 1 of a shared PID namespace) and exits
+ * on TERM. Its sleep runs as `busybox`, not `sleep`, so that a container sharing the namespace
+ * that looks for its own sleep (`pidof sleep`, `pgrep sleep`) does not find the pod's.
+ */
 export const INFRA_ARGS = [
   "/bin/busybox",
   "sh",
   "-c",
-  "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done",
+  "trap 'exit 0' TERM INT; while :; do /bin/busybox sleep 3600 & wait $!; done",
 ];
 
 /** How the sandbox manager stops the containers of a sandbox (the container manager does it). */

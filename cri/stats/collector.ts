@@ -173,6 +173,28 @@ export class StatsCollector {
     return this.snapshot.sandboxes.get(sandboxId);
   }
 
+  /**
+   * The cached samples of these containers and, for a running one that no pass has sampled yet
+   * (it started after the last one), one read from its cgroup now, with the pass's bounded
+   * concurrency. Not cached: the next pass's rate is still measured over a whole interval. An
+   * entry is undefined for a container never sampled that is not running, or whose cgroup
+   * cannot be read.
+   */
+  async containerSamples(targets: readonly ContainerTarget[]): Promise<(ContainerSample | undefined)[]> {
+    return this.mapBounded(targets, async (t) => {
+      const cached = this.latest(t.id);
+      return cached || !t.running ? cached : await this.sampleContainer(t, undefined);
+    });
+  }
+
+  /** As containerSamples, for pods: a ready pod not sampled yet is read now. */
+  async sandboxSamples(targets: readonly SandboxTarget[]): Promise<(SandboxSample | undefined)[]> {
+    return this.mapBounded(targets, async (t) => {
+      const cached = this.latestSandbox(t.id);
+      return cached || !t.ready ? cached : await this.sampleSandbox(t, undefined);
+    });
+  }
+
   /** The whole cache as of the last pass. */
   all(): StatsSnapshot {
     return this.snapshot;
@@ -256,6 +278,14 @@ export class StatsCollector {
     targets: readonly T[],
     read: (target: T) => Promise<S | undefined>,
   ): Promise<S[]> {
+    return (await this.mapBounded(targets, read)).filter((r): r is S => r !== undefined);
+  }
+
+  /** Maps targets with bounded concurrency, in order. */
+  private async mapBounded<T, S>(
+    targets: readonly T[],
+    read: (target: T) => Promise<S | undefined>,
+  ): Promise<(S | undefined)[]> {
     const results: (S | undefined)[] = new Array<S | undefined>(targets.length);
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -265,7 +295,7 @@ export class StatsCollector {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, targets.length) }, worker));
-    return results.filter((r): r is S => r !== undefined);
+    return results;
   }
 
   /** undefined when the cgroup is gone (the container exited or was removed mid-pass). */

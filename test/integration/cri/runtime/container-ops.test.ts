@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import {
   ContainerState,
+  LinuxContainerConfig,
   LinuxContainerResources,
   type PodSandboxConfig,
 } from "../../../../cri/api/generated/api.js";
@@ -91,8 +92,10 @@ describe("container operations", () => {
     await h.cri.runtime.removeContainer({ containerId: id });
   });
 
-  it("security defaults: no-new-privileges, default capabilities, masked and read-only kernel paths", async () => {
-    const id = await run("secure", ["sleep", "1000"]);
+  it("security defaults: no-new-privileges as asked, default capabilities, masked and read-only kernel paths", async () => {
+    const id = await run("secure", ["sleep", "1000"], {
+      linux: LinuxContainerConfig.fromPartial({ securityContext: { noNewPrivs: true } }),
+    });
     const out = async (cmd: string) =>
       Buffer.from(
         (await h.cri.runtime.execSync({ containerId: id, cmd: ["sh", "-c", cmd], timeout: 5n })).stdout,

@@ -131,9 +131,21 @@ describe("container security context", () => {
       addAmbientCapabilities: [],
     });
     expect(sc.seccomp?.profileType).toBe(SecurityProfile_ProfileType.RuntimeDefault);
-    expect(sc.noNewPrivs).toBe(false);
+    // Unset allowPrivilegeEscalation: berth refuses escalation by default.
+    expect(sc.noNewPrivs).toBe(true);
     const plain = containerSecurityContext(podSpec("q"), podSpec("q").containers[0]!);
     expect(plain.seccomp?.profileType).toBe(SecurityProfile_ProfileType.Unconfined);
+    expect(plain.noNewPrivs).toBe(true);
+    const allowed = podSpec("a", {
+      containers: [container("c", { securityContext: { allowPrivilegeEscalation: true } })],
+    });
+    expect(containerSecurityContext(allowed, allowed.containers[0]!).noNewPrivs).toBe(false);
+    const sysAdmin = podSpec("s", {
+      containers: [
+        container("c", { securityContext: { capabilities: { add: ["CAP_SYS_ADMIN"], drop: [] } } }),
+      ],
+    });
+    expect(containerSecurityContext(sysAdmin, sysAdmin.containers[0]!).noNewPrivs).toBe(false);
   });
 });
 
