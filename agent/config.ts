@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import { InvalidArgumentError } from "../common/errors.js";
+import { DEFAULT_SOCKET } from "./default-socket.js";
 // --- node status, eviction, reporter (agent/node, agent/eviction, agent/reporter) ---
 import { defaultEvictionConfig, type EvictionConfig } from "./eviction/config.js";
 import {
@@ -80,7 +81,7 @@ export const DEFAULT_CONFIG_PATH = "/etc/berth/config.yaml";
 
 export function defaultConfig(): AgentConfig {
   return {
-    socket: "/run/berth/berth.sock",
+    socket: DEFAULT_SOCKET,
     stateDir: "/var/lib/berth",
     runDir: "/run/berth",
     cgroupRoot: "/berth",

@@ -30,9 +30,10 @@ import {
   validatePortForwardRequest,
 } from "../streaming/validate.js";
 // --- end streaming ---
+import { BERTH_VERSION } from "../../common/version.js";
 
 export const RUNTIME_NAME = "berth";
-export const RUNTIME_VERSION = "0.1.0";
+export const RUNTIME_VERSION = BERTH_VERSION;
 export const CRI_API_VERSION = "v1";
 
 type Impl = Pick<

@@ -16,7 +16,7 @@ import {
   type BuiltImage,
   type HostileImage,
   type HostileKind,
-} from "../../../../helpers/oci-image.js";
+} from "../../../../../harness/oci-image.js";
 import {
   insecureHostsToml,
   pushLayout,
@@ -26,7 +26,7 @@ import {
   type ProxyOptions,
   type RunningProxy,
   type RunningRegistry,
-} from "../../../../helpers/registry-harness.js";
+} from "../../../../../harness/registry-harness.js";
 
 const HOSTILE_KINDS: HostileKind[] = ["dotdot-path", "symlink-parent", "hardlink-out", "device-node"];
 
