@@ -18,6 +18,7 @@ import {
   StopContainerRequest,
 } from "../cri/api/generated/api.js";
 import { containerConfig } from "../harness/cri-fixtures.js";
+import { forceCleanup } from "../harness/force-cleanup.js";
 import { measurePodScale, printPodScale, type PodScale } from "./pod-scale.js";
 import { envCount, percentile, printColumns, timeMs } from "./stats-util.js";
 import {
@@ -50,7 +51,13 @@ const STEPS = [
 type Step = (typeof STEPS)[number];
 type Samples = Partial<Record<Step, number[]>>;
 
-/** A container that stops on SIGTERM at once, as a well-behaved application does. */
+/**
+ * A container that stops on SIGTERM at once, as a well-behaved application does. Its shell
+ * is PID 1 of the container: a SIGTERM that comes before the trap is set is ignored, so
+ * every runtime waits TRAP_SETTLE_MS (untimed) before stopping it.
+ */
+const TRAP_SETTLE_MS = 200;
+
 function appCommand(): string[] {
   return ["sh", "-c", `trap 'exit 0' TERM; sleep ${APP_MARKER} & wait`];
 }
@@ -63,6 +70,7 @@ export async function main(): Promise<void> {
   let containerdAbsent: string | undefined;
   const problems: string[] = [];
   try {
+    const raw = await benchRawRunc();
     for (const start of [startBerth, startContainerdTarget]) {
       const target = await start(images, network);
       if (typeof target === "string") {
@@ -74,11 +82,12 @@ export async function main(): Promise<void> {
         const samples = await measureLatency(target, images);
         const scale = await measurePodScale(target, images.app, appCommand());
         results.push({ name: target.name, samples, scale });
+      } catch (err) {
+        problems.push(`${target.name} failed: ${err instanceof Error ? err.stack : String(err)}`);
       } finally {
         problems.push(...(await target.stop()).map((p) => `${target.name}: ${p}`));
       }
     }
-    const raw = await benchRawRunc();
     printLatency(results, raw, containerdAbsent);
     printPodScale(results);
   } finally {
@@ -87,7 +96,7 @@ export async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
   if (problems.length) {
-    console.log(`\nleft behind and cleaned up:\n- ${problems.join("\n- ")}`);
+    console.log(`\nproblems (what was left behind has been cleaned up):\n- ${problems.join("\n- ")}`);
     process.exitCode = 1;
   }
 }
@@ -122,6 +131,7 @@ async function measureLatency(t: Target, images: BenchImages): Promise<Samples> 
     add("ContainerStatus", await timeMs(() => runtime.containerStatus({ containerId, verbose: false })));
     add("ImageStatus", await timeMs(() => imageApi.imageStatus({ image: appImage, verbose: false })));
     add("ListImages", await timeMs(() => imageApi.listImages(ListImagesRequest.fromPartial({}))));
+    await sleep(TRAP_SETTLE_MS);
     add(
       "StopContainer",
       await timeMs(() =>
@@ -157,13 +167,21 @@ async function benchRawRunc(): Promise<Samples> {
   // The container inherits runc's stdio on create/run: ignore it, or the call never ends.
   const runc = (...args: string[]) => execa("runc", ["--root", runcRoot, ...args], { stdio: "ignore" });
   const stopped = async (id: string): Promise<void> => {
-    // runc has no wait: poll its state, as a supervisor without an exit pipe would.
-    for (let n = 0; n < 2000; n++) {
+    // runc has no wait: poll its state, as a supervisor without an exit pipe would; after the
+    // grace period a CRI StopContainer gives (10 s), SIGKILL.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
       const { stdout } = await execa("runc", ["--root", runcRoot, "state", id]);
       if ((JSON.parse(stdout) as { status: string }).status === "stopped") return;
       await sleep(2);
     }
-    throw new Error(`runc container ${id} did not stop`);
+    await runc("kill", id, "KILL");
+    for (let n = 0; n < 500; n++) {
+      const { stdout } = await execa("runc", ["--root", runcRoot, "state", id]);
+      if ((JSON.parse(stdout) as { status: string }).status === "stopped") return;
+      await sleep(2);
+    }
+    throw new Error(`runc container ${id} did not stop on SIGKILL`);
   };
   try {
     for (let i = 0; i < SAMPLES; i++) {
@@ -200,6 +218,7 @@ async function benchRawRunc(): Promise<Samples> {
       add("StartContainer", start);
       add("CreateContainer + StartContainer", create + start);
       add("ContainerStatus", await timeMs(() => runc("state", ctrId)));
+      await sleep(TRAP_SETTLE_MS);
       add(
         "StopContainer",
         await timeMs(async () => {
@@ -225,15 +244,8 @@ async function benchRawRunc(): Promise<Samples> {
       );
     }
   } finally {
-    await execa(
-      "sh",
-      [
-        "-c",
-        `for d in $(find /sys/fs/cgroup -maxdepth 5 -name '${cgroup}'); do find $d -depth -type d -exec rmdir {} \\; ; done`,
-      ],
-      { reject: false },
-    );
-    await rm(root, { recursive: true, force: true });
+    // Kills and deletes what a failed step left, unmounts the netns files, removes the cgroups.
+    await forceCleanup(root, runcRoot, cgroup);
   }
   return out;
 }

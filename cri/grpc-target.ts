@@ -1,5 +1,6 @@
 // What every berth gRPC client shares, without any generated service code: the socket
-// target, the message limits and the server-stream reader. The CLI imports this alone so
+// target, the message limits, the promise-shaped view of a client and the server-stream
+// reader. The CLI imports this alone so
 // that a command loads only the generated code of the service it calls.
 import {
   Metadata,
