@@ -4,7 +4,6 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import { InvalidArgumentError } from "../common/errors.js";
-import { DEFAULT_SOCKET } from "./default-socket.js";
 // --- node status, eviction, reporter (agent/node, agent/eviction, agent/reporter) ---
 import { defaultEvictionConfig, type EvictionConfig } from "./eviction/config.js";
 import {
@@ -16,6 +15,7 @@ import {
 import { validateNodeServicesConfig } from "./node/services-config.js";
 import { defaultReporterConfig, type ReporterConfig } from "./reporter/config.js";
 // --- end node status, eviction, reporter ---
+import { DEFAULT_SOCKET } from "./default-socket.js";
 
 export interface AgentConfig {
   /** gRPC socket for CRI and berth.v1 (root only). */
