@@ -20,6 +20,18 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          name: "reliability",
+          include: ["test/reliability/**/*.test.ts"],
+          // The real agent under kill -9 and random calls, with a census of what it left: one
+          // file at a time, so one file's leftovers are never counted against another.
+          fileParallelism: false,
+          sequence: { concurrent: false },
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

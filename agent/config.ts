@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import { InvalidArgumentError } from "../common/errors.js";
+import { DEFAULT_IMAGE_LIMITS, imageLimitsOf, type ImageLimits } from "../cri/images/image-limits.js";
 // --- node status, eviction, reporter (agent/node, agent/eviction, agent/reporter) ---
 import { defaultEvictionConfig, type EvictionConfig } from "./eviction/config.js";
 import {
@@ -13,6 +14,7 @@ import {
   type ReservationsConfig,
 } from "./node/capacity.js";
 import { validateNodeServicesConfig } from "./node/services-config.js";
+import { defaultContainerLogConfig, parseContainerLogConfig } from "./logs/rotation-policy.js";
 import { defaultReporterConfig, type ReporterConfig } from "./reporter/config.js";
 // --- end node status, eviction, reporter ---
 import { DEFAULT_SOCKET } from "./default-socket.js";
@@ -45,6 +47,9 @@ export interface AgentConfig {
     /** A Docker-style config.json with registry credentials; "" for none. */
     authFile: string;
   };
+  /** Bounds every pulled or imported image must stay within: layer count, uncompressed size per
+   * layer and per image, compression ratio, and the free space of the image filesystem kept free. */
+  images: ImageLimits;
   /** /healthz, /metrics and /stats/summary. */
   http: {
     enabled: boolean;
@@ -64,6 +69,12 @@ export interface AgentConfig {
   maxExecProbes: number;
   /** The node's name in pod status, events and the downward API. */
   nodeName: string;
+  /** Rotate a running container's log once it reaches this size (a quantity, "10Mi"), as the kubelet does. */
+  containerLogMaxSize: string;
+  /** Log files kept per container, the current one included (2 or more); older ones are gzipped. */
+  containerLogMaxFiles: number;
+  /** How often running containers' log sizes are checked (a duration, 3s or more). */
+  containerLogMonitorInterval: string;
   // --- end pods ---
   // --- node status, eviction, reporter ---
   /** CPU, memory and ephemeral-storage set aside from allocatable (kubeReserved, systemReserved). */
@@ -98,12 +109,14 @@ export function defaultConfig(): AgentConfig {
     conmonBinary: "/usr/bin/conmon",
     streaming: { address: "127.0.0.1", port: 0 },
     registry: { hostsDir: "/etc/berth/certs.d", authFile: "" },
+    images: { ...DEFAULT_IMAGE_LIMITS },
     http: { enabled: true, address: "127.0.0.1", port: 10250 },
     statsIntervalSeconds: 10,
     manifestsDir: "/etc/berth/manifests",
     runtimeEndpoint: "",
     maxExecProbes: 8,
     nodeName: hostname(),
+    ...defaultContainerLogConfig(),
     // --- node status, eviction, reporter ---
     reservations: defaultReservationsConfig(),
     nodeStatus: defaultNodeStatusConfig(),
@@ -158,6 +171,7 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<AgentConfig> {
   if (cni) Object.assign(config.cni, dropUndefined(cni));
   validateHttpAndStats(config);
   validatePods(config);
+  imageLimitsOf(config.images, "images");
   validateNodeServicesConfig(config);
   return config;
 }
@@ -180,6 +194,7 @@ function validatePods(config: AgentConfig): void {
   if (!Number.isInteger(config.maxExecProbes) || config.maxExecProbes < 1)
     throw new InvalidArgumentError("maxExecProbes", "must be a whole number >= 1");
   if (!config.nodeName) throw new InvalidArgumentError("nodeName", "must not be empty");
+  parseContainerLogConfig(config);
 }
 
 /** Merges a parsed YAML document into the config, rejecting unknown keys and wrong types by name. */

@@ -24,6 +24,9 @@ import { CgroupManager } from "../cgroups/manager.js";
 import { detectHostLayout } from "../cgroups/detect.js";
 import { PodManager } from "./pods/pod-manager.js";
 import { runtimeClients } from "./runtime-client.js";
+import { ContainerLogManager } from "./logs/container-log-manager.js";
+import { parseContainerLogConfig } from "./logs/rotation-policy.js";
+import { systemClock } from "../common/clock.js";
 // --- end pods ---
 import { startNodeServices } from "./node-services.js";
 // --- Node API and static pods (agent/node-api, agent/static-pods) ---
@@ -66,6 +69,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     runcBinary: config.runcBinary,
     conmonBinary: config.conmonBinary,
     registryHostsDir: config.registry.hostsDir,
+    imageLimits: config.images,
     streaming: config.streaming,
     ...(config.registry.authFile && { registryAuthFile: config.registry.authFile }),
     network,
@@ -165,6 +169,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       throw err;
     }
   }
+  // Container log rotation over the pods' runtime (in-process or a CRI socket).
+  const logRotation = parseContainerLogConfig(config);
+  const containerLogs = new ContainerLogManager({
+    runtime: podRuntime.runtime,
+    policy: logRotation.policy,
+    clock: systemClock,
+    logger: logger.child({ component: "container-logs" }),
+  });
   const housekeeping = startHousekeeping(
     [
       {
@@ -176,6 +188,11 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
             imagesInUse: () => new Set([...runtime.deps.registry.containers.values()].map((c) => c.imageId)),
             logger: logger.child({ component: "image-gc" }),
           }),
+      },
+      {
+        name: "container-log-rotation",
+        everyMs: logRotation.intervalMs,
+        run: () => containerLogs.rotateLogs(),
       },
     ],
     logger,
@@ -219,6 +236,9 @@ export interface RunAgentOptions {
   reloadConfig?: () => Promise<AgentConfig>;
 }
 
+/** How long an orderly shutdown may take before the agent exits regardless. */
+export const SHUTDOWN_LIMIT_MS = 10_000;
+
 /** Runs the agent until SIGTERM or SIGINT; SIGHUP reloads the config. */
 export async function runAgent(
   config: AgentConfig,
@@ -247,15 +267,44 @@ export async function runAgent(
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       logger.info({ signal }, "shutting down");
+      let stopped = false;
+      // A request stuck in the kernel or on a child (an exec that never ends, a hung mount)
+      // must not keep the agent from going: past the limit it exits with whatever is left.
+      // Unref'd, so an agent that has nothing left exits at once.
+      setTimeout(() => {
+        if (!stopped)
+          logger.error({ signal, limitMs: SHUTDOWN_LIMIT_MS }, "shutdown did not finish in time; exiting");
+        else logger.warn("requests were still in flight after shutdown; exiting");
+        process.exit(stopped ? 0 : 1);
+      }, SHUTDOWN_LIMIT_MS).unref();
       lifecycle
         .stopping()
         .then(() => agent.stop())
-        .then(resolve, (err: unknown) => {
-          logger.error({ err }, "shutdown failed");
-          resolve();
-        });
+        .then(
+          () => {
+            stopped = true;
+            resolve();
+          },
+          (err: unknown) => {
+            logger.error({ err }, "shutdown failed");
+            resolve();
+          },
+        );
     };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+    // Listeners stay for the agent's life: with none left, a library's exit hook (execa's,
+    // for its children) re-raises the signal and the agent dies without stopping in order.
+    // A second signal means "now".
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (!signalled) {
+        signalled = true;
+        shutdown(signal);
+        return;
+      }
+      logger.warn({ signal }, "second signal during shutdown; exiting now");
+      process.exit(1);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   });
 }

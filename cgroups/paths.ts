@@ -3,7 +3,7 @@
 // path nests under this process's own cgroup in each hierarchy and an absolute one sits
 // under the hierarchy's root, the same resolution runc applies to a relative cgroupsPath.
 import { join } from "node:path";
-import { InvalidArgumentError } from "../common/errors.js";
+import { echo, InvalidArgumentError } from "../common/errors.js";
 import { DEFAULT_CGROUP_ROOT, type CgroupLayout } from "./detect.js";
 
 export interface CgroupDirs {
@@ -17,13 +17,29 @@ export interface CgroupDirs {
 }
 
 /** Splits a cgroup path into clean segments; ".." and empty names are refused. */
-export function cgroupPathSegments(path: string): string[] {
+export function cgroupPathSegments(path: string, field = "cgroupPath"): string[] {
   const segments = path.split("/").filter((segment) => segment !== "" && segment !== ".");
   for (const segment of segments) {
-    if (segment === "..") throw new InvalidArgumentError("cgroupPath", `"${path}" must not contain ".."`);
-    if (segment.includes("\0")) throw new InvalidArgumentError("cgroupPath", `"${path}" contains a NUL byte`);
+    if (segment === "..") throw new InvalidArgumentError(field, `"${echo(path)}" must not contain ".."`);
+    if (segment.includes("\0")) throw new InvalidArgumentError(field, `"${echo(path)}" contains a NUL byte`);
   }
   return segments;
+}
+
+/**
+ * A pod's cgroup parent as given in a request, as berth will use it: an absolute one as is
+ * (cleaned), a relative one nested under `root`, berth's configured cgroup root, unless it
+ * already lies inside it. The same rule as removal applies, so whatever is accepted here can
+ * be removed again: no "..", no NUL, not the hierarchy's root.
+ */
+export function resolveCgroupParent(parent: string, root: string, field: string): string {
+  const segments = cgroupPathSegments(parent, field);
+  if (segments.length === 0) throw new InvalidArgumentError(field, `"${echo(parent)}" names no cgroup`);
+  if (parent.startsWith("/")) return `/${segments.join("/")}`;
+  const rootSegments = cgroupPathSegments(root);
+  const inside = rootSegments.every((segment, i) => segments[i] === segment);
+  const nested = inside ? segments : [...rootSegments, ...segments];
+  return `${root.startsWith("/") ? "/" : ""}${nested.join("/")}`;
 }
 
 /** One hierarchy's share of a cgroup: the hierarchy's mount directory and the cgroup's path below it. */

@@ -3,6 +3,21 @@
 // nowhere else. Messages name the field or object at fault.
 import { status } from "@grpc/grpc-js";
 
+/** The most characters of one caller-supplied value (an id, a name, a path) a message repeats. */
+export const ECHO_LIMIT = 128;
+/** The most characters of a whole error message sent to a caller. */
+export const DETAILS_LIMIT = 2048;
+
+/**
+ * `value` as a message may repeat it: whole when short, else its first `limit` characters
+ * and its length. Clients stall on huge status details, and a message is no place for a
+ * 100 KB id someone sent.
+ */
+export function echo(value: string, limit = ECHO_LIMIT): string {
+  if (value.length <= limit) return value;
+  return `${value.slice(0, limit)}... (${value.length} characters)`;
+}
+
 export abstract class BerthError extends Error {
   abstract readonly grpcCode: status;
   /** Stable machine-readable reason, e.g. "InvalidField". */
@@ -17,7 +32,7 @@ export class InvalidArgumentError extends BerthError {
     readonly field: string,
     problem: string,
   ) {
-    super(`${field}: ${problem}`);
+    super(`${echo(field)}: ${echo(problem, DETAILS_LIMIT)}`);
   }
 }
 
@@ -28,7 +43,7 @@ export class NotFoundError extends BerthError {
     readonly kind: string,
     readonly id: string,
   ) {
-    super(`${kind} "${id}" not found`);
+    super(`${kind} "${echo(id)}" not found`);
   }
 }
 
@@ -36,7 +51,7 @@ export class AlreadyExistsError extends BerthError {
   readonly grpcCode = status.ALREADY_EXISTS;
   readonly reason = "AlreadyExists";
   constructor(kind: string, name: string, existingId?: string) {
-    super(`${kind} "${name}" already exists${existingId ? ` (id ${existingId})` : ""}`);
+    super(`${kind} "${echo(name)}" already exists${existingId ? ` (id ${echo(existingId)})` : ""}`);
   }
 }
 
@@ -70,14 +85,23 @@ export class RuntimeFailureError extends BerthError {
   readonly reason = "RuntimeFailure";
 }
 
+/** What was received is not what was asked for (a blob whose digest does not match). */
+export class DataLossError extends BerthError {
+  readonly grpcCode = status.DATA_LOSS;
+  readonly reason = "DataLoss";
+}
+
 export class UnavailableError extends BerthError {
   readonly grpcCode = status.UNAVAILABLE;
   readonly reason = "Unavailable";
 }
 
-/** Maps any thrown value to a gRPC status code and message. Unknown errors become INTERNAL. */
+/**
+ * Maps any thrown value to a gRPC status code and message. Unknown errors become INTERNAL.
+ * Every message is capped: whatever built it, a caller never gets an unbounded reply.
+ */
 export function toGrpcStatus(err: unknown): { code: status; details: string } {
-  if (err instanceof BerthError) return { code: err.grpcCode, details: err.message };
+  if (err instanceof BerthError) return { code: err.grpcCode, details: echo(err.message, DETAILS_LIMIT) };
   const message = err instanceof Error ? err.message : String(err);
-  return { code: status.INTERNAL, details: message };
+  return { code: status.INTERNAL, details: echo(message, DETAILS_LIMIT) };
 }

@@ -10,7 +10,7 @@ import {
   type sendUnaryData,
 } from "@grpc/grpc-js";
 import { once } from "node:events";
-import { toGrpcStatus, UnimplementedError } from "../common/errors.js";
+import { DeadlineExceededError, echo, toGrpcStatus, UnimplementedError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 
 type AnyMethod = (request: unknown, signal?: AbortSignal) => Promise<unknown> | AsyncIterable<unknown>;
@@ -42,7 +42,7 @@ export function bindService(
         void serveStream(rpc, call, stream, logger, observeCall);
     } else {
       handlers[name] = (unary: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        void serveUnary(rpc, call, unary.request, callback, logger, observeCall);
+        void serveUnary(rpc, call, unary, callback, logger, observeCall);
     }
   }
   return handlers;
@@ -51,25 +51,62 @@ export function bindService(
 async function serveUnary(
   rpc: string,
   call: AnyMethod | undefined,
-  request: unknown,
+  unary: ServerUnaryCall<unknown, unknown>,
   callback: sendUnaryData<unknown>,
   logger: Logger,
   observe?: CallObserver,
 ): Promise<void> {
   const started = process.hrtime.bigint();
+  const { signal, dispose } = callSignal(rpc, unary);
   try {
     if (!call) throw new UnimplementedError(rpc);
-    const response = await (call(request) as Promise<unknown>);
+    const response = await (call(unary.request, signal) as Promise<unknown>);
     callback(null, response);
     logger.debug({ rpc, ms: elapsedMs(started) }, "rpc ok");
     observe?.(status.OK, elapsedMs(started) / 1000);
   } catch (err) {
     const { code, details } = toGrpcStatus(err);
-    if (code === status.INTERNAL) logger.error({ rpc, err }, "rpc failed");
+    // An unexpected failure is logged whole, with what the request was about.
+    if (code === status.INTERNAL) logger.error({ rpc, err, ...requestContext(unary.request) }, "rpc failed");
     else logger.info({ rpc, code: status[code], details }, "rpc refused");
     callback({ code, details });
     observe?.(code, elapsedMs(started) / 1000);
+  } finally {
+    dispose();
   }
+}
+
+/**
+ * An AbortSignal for a unary call: aborted when the caller cancels it or its deadline passes
+ * (with a DeadlineExceededError as the reason), so that long work stops with the caller.
+ */
+function callSignal(
+  rpc: string,
+  unary: ServerUnaryCall<unknown, unknown>,
+): { signal: AbortSignal; dispose: () => void } {
+  const abort = new AbortController();
+  const deadline = unary.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  const deadlinePassed = () => abort.abort(new DeadlineExceededError(`${rpc}: the caller's deadline passed`));
+  // grpc-js ends a call whose deadline passed itself, and tells of it as a cancellation.
+  const onCancelled = () =>
+    Date.now() >= at
+      ? deadlinePassed()
+      : abort.abort(new DeadlineExceededError(`${rpc} was cancelled by the caller`));
+  unary.on("cancelled", onCancelled);
+  let timer: NodeJS.Timeout | undefined;
+  if (Number.isFinite(at)) {
+    // setTimeout takes at most a 32-bit delay; a deadline further away than ~24 days needs no timer.
+    const delay = Math.max(0, at - Date.now());
+    if (delay < 2 ** 31) timer = setTimeout(deadlinePassed, delay);
+  }
+  return {
+    signal: abort.signal,
+    dispose: () => {
+      if (timer) clearTimeout(timer);
+      unary.off("cancelled", onCancelled);
+    },
+  };
 }
 
 async function serveStream(
@@ -102,6 +139,27 @@ async function serveStream(
     stream.emit("error", Object.assign(new Error(details), { code, details }));
     observe?.(code, elapsedMs(started) / 1000);
   }
+}
+
+/** The ids and names a request carries, capped, to tell in the log which object it was about. */
+export function requestContext(request: unknown): Record<string, string> {
+  const context: Record<string, string> = {};
+  if (typeof request !== "object" || request === null) return context;
+  const r = request as {
+    podSandboxId?: unknown;
+    containerId?: unknown;
+    config?: { metadata?: { name?: unknown; namespace?: unknown } };
+    image?: { image?: unknown };
+  };
+  const add = (key: string, value: unknown): void => {
+    if (typeof value === "string" && value !== "") context[key] = echo(value);
+  };
+  add("podSandboxId", r.podSandboxId);
+  add("containerId", r.containerId);
+  add("name", r.config?.metadata?.name);
+  add("namespace", r.config?.metadata?.namespace);
+  add("image", r.image?.image);
+  return context;
 }
 
 function elapsedMs(started: bigint): number {

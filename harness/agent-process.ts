@@ -53,9 +53,15 @@ export function requireBuild(): void {
     throw new Error(`${BERTH_BIN} is missing: run "npm run build" first (npm test does)`);
 }
 
+export interface AgentProcessOptions {
+  /** Added to the agent's environment (e.g. a PATH with slowed helper binaries first). */
+  env?: NodeJS.ProcessEnv;
+}
+
 export async function startAgentProcess(
   dirs: AgentDirs,
   extraArgs: string[] = ["--no-cni"],
+  options: AgentProcessOptions = {},
 ): Promise<AgentProcess> {
   requireBuild();
   const child = spawn(
@@ -76,7 +82,7 @@ export async function startAgentProcess(
       ...extraArgs,
     ],
     // Port 0: tests must not depend on (or fight over) the default HTTP port.
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_HTTP_PORT: "0" } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_HTTP_PORT: "0", ...options.env } },
   );
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));

@@ -133,6 +133,10 @@ export async function startHarness(extra: Partial<BerthRuntimeOptions> = {}): Pr
       if (runcLeft.length) problems.push(`runc containers left: ${runcLeft.join(", ")}`);
       const netns = await readdir(join(options.runDir, "netns")).catch(() => []);
       if (netns.length) problems.push(`netns left: ${netns.join(", ")}`);
+      for (const kind of ["exits", "attach", "shm"]) {
+        const left = await readdir(join(options.runDir, kind)).catch(() => []);
+        if (left.length) problems.push(`${kind} entries left: ${left.join(", ")}`);
+      }
       const cgroups = new CgroupManager({ layout: await detectHostLayout() });
       const dirs = cgroupDirsOf(cgroups, cgroupRoot);
       const leftovers: string[] = [];

@@ -5,12 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Packages berth runs with (runc, conmon, CNI plugins, busybox for the infra process),
+# Packages berth runs with (runc, conmon, CNI plugins, busybox for the infra process, criu
+# for CheckpointContainer),
 # builds with (protoc) and tests with (skopeo, a registry, prometheus, kubectl for protocol
 # interop, containerd as the benchmark baseline, and qemu with a stock kernel for the cgroup v2
 # VM tests).
 apt_packages=(
-  runc conmon containernetworking-plugins busybox-static
+  runc conmon containernetworking-plugins busybox-static criu
   iproute2 iptables util-linux mount kmod ca-certificates attr coreutils
   protobuf-compiler skopeo docker-registry apache2-utils prometheus kubectl
   qemu-system-x86 linux-image-amd64 xz-utils containerd

@@ -20,6 +20,17 @@ const FIELD_NOTES: Partial<Record<keyof AgentConfig, string>> = {
   conmonBinary: "Container monitor: holds each container's stdio and records its exit code.",
   http: "/healthz, /metrics and /stats/summary; loopback only by default (no authentication).",
   statsIntervalSeconds: "How often the stats collector reads every container's cgroup.",
+  images:
+    "Bounds of every pulled or imported image. maxLayers (overlayfs stacks at most 128 layers,\n" +
+    "one of them the container's own) is checked from the manifest before any download. A layer\n" +
+    "may inflate to maxCompressionRatio times its compressed size once past\n" +
+    "compressionRatioFloorBytes; the image may not pass maxImageUncompressedBytes, nor the free\n" +
+    "space of the image filesystem less reservedFreeBytes.",
+  containerLogMaxSize:
+    "Container log rotation, as the kubelet's: a running container's log that reaches this size\n" +
+    "is renamed to <log>.<YYYYMMDD-HHMMSS> and reopened; older rotated files are gzipped.",
+  containerLogMaxFiles: "Log files kept per container, the current one included (2 or more).",
+  containerLogMonitorInterval: "How often container log sizes are checked (3s or more).",
 };
 
 /** Prose: "# " before each line. */

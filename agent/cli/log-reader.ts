@@ -1,14 +1,20 @@
-// Reads a CRI container log file as raw lines, in bounded memory: from the start, or from
-// N logical lines before the end (read backwards in chunks), and optionally following new
-// lines across log rotation (the file renamed away and recreated by ReopenContainerLog, or
-// truncated in place) until the container is done.
+// Reads a CRI container log as raw lines, in bounded memory, across the generations log
+// rotation keeps beside it (`<log>.<stamp>.gz`, `<log>.<stamp>`, then `<log>`): from the
+// start, or from N logical lines before the end (read backwards in chunks, counted forwards
+// in a .gz), and optionally following new lines across rotation (the file renamed away and
+// recreated by ReopenContainerLog, or truncated in place) until the container is done.
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { listRotatedLogs, type RotatedLog } from "../logs/rotated-logs.js";
 import { LOG_LINE_HEAD_BYTES, parseCriLogLine, type LogStream } from "./cri-log-format.js";
+import { generationBytes, olderGenerations, openGeneration, type OpenGeneration } from "./log-generations.js";
 
 const NEWLINE = 0x0a;
 const DEFAULT_CHUNK_BYTES = 64 * 1024;
 const DEFAULT_MAX_LINE_BYTES = 1 << 20;
+/** How long a reader waits for a log renamed away by rotation to be reopened: 10 x 100 ms. */
+const REOPEN_WAIT_ATTEMPTS = 10;
+const REOPEN_WAIT_MS = 100;
 
 export interface FollowOptions {
   /** Whether the writer is done (the container exited). Once true, the rest of the file is read and reading ends. */
@@ -58,7 +64,18 @@ export async function findTailStart(
   lines: number,
   chunkBytes = DEFAULT_CHUNK_BYTES,
 ): Promise<TailStart> {
-  if (lines <= 0) return { offset: size, skip: {} };
+  const { offset, skip } = await locateTail(file, size, lines, chunkBytes);
+  return { offset, skip };
+}
+
+/** findTailStart, and how many of the `lines` the file holds (fewer: the rest are in older files). */
+async function locateTail(
+  file: FileHandle,
+  size: number,
+  lines: number,
+  chunkBytes: number,
+): Promise<TailStart & { found: number }> {
+  if (lines <= 0) return { offset: size, skip: {}, found: 0 };
   let count = 0;
   const seen = new Set<LogStream>();
   // Streams with a chosen line whose start is not found yet, and its earliest entry so far.
@@ -113,7 +130,7 @@ export async function findTailStart(
   }
   // At the start of the file, each stream's first entry starts its line.
   if (!complete) {
-    if (count < lines) return { offset: 0, skip: {} };
+    if (count < lines) return { offset: 0, skip: {}, found: count };
     starts.push(...open.values());
   }
   const offset = Math.min(...starts);
@@ -121,7 +138,7 @@ export async function findTailStart(
   for (const other of others) {
     if (other.offset >= offset) skip[other.kind] = (skip[other.kind] ?? 0) + 1;
   }
-  return { offset, skip };
+  return { offset, skip, found: lines };
 }
 
 /** Start offsets and first bytes of a file's lines, last line first; a final newline ends, not starts, a line. */
@@ -247,26 +264,144 @@ export async function detectRotation(
   return "unchanged";
 }
 
+/** Where reading starts: in which older generation (their count: in the current file), where in it, and what to skip. */
+interface ReadStart extends TailStart {
+  generation: number;
+}
+
 /**
- * Raw lines of a CRI log file (see ReadLogOptions), in batches (the lines of one read, so
- * a caller can write them at once); ends at the end of the file unless following.
+ * Where --tail starts in a generation: a plain one is searched backwards as the current file
+ * is; a compressed one is counted forwards (streams cannot be read backwards), and its lines
+ * before the start are skipped by kind. undefined when the generation is gone.
+ */
+async function locateTailInGeneration(
+  gen: RotatedLog,
+  lines: number,
+  chunkBytes: number,
+  maxLineBytes: number | undefined,
+): Promise<(TailStart & { found: number }) | undefined> {
+  const opened = await openGeneration(gen);
+  if (opened === undefined) return undefined;
+  try {
+    if (opened.kind === "plain") return await locateTail(opened.file, opened.size, lines, chunkBytes);
+    const total = await countLineEnds(opened, Infinity, chunkBytes, maxLineBytes);
+    if (total.count <= lines) return { offset: 0, skip: {}, found: total.count };
+    const before = await countLineEnds(opened, total.count - lines, chunkBytes, maxLineBytes);
+    return { offset: 0, skip: before.byKind, found: lines };
+  } finally {
+    await opened.file.close();
+  }
+}
+
+/**
+ * Logical lines of a generation, counted where they end (an F entry, a malformed line, or a
+ * run of P entries the file ends in), up to `limit`; with how many of each kind.
+ */
+async function countLineEnds(
+  gen: OpenGeneration,
+  limit: number,
+  chunkBytes: number,
+  maxLineBytes: number | undefined,
+): Promise<{ count: number; byKind: Partial<Record<LineKind, number>> }> {
+  const splitter = new LineSplitter(maxLineBytes);
+  const byKind: Partial<Record<LineKind, number>> = {};
+  const open = new Set<LogStream>();
+  let count = 0;
+  const end = (kind: LineKind): void => {
+    count++;
+    byKind[kind] = (byKind[kind] ?? 0) + 1;
+  };
+  const take = (lines: Buffer[]): void => {
+    for (const line of lines) {
+      if (count >= limit) return;
+      const entry = parseCriLogLine(line.subarray(0, LOG_LINE_HEAD_BYTES));
+      if (entry.nanos === undefined) end("malformed");
+      else if (entry.partial) open.add(entry.stream);
+      else {
+        open.delete(entry.stream);
+        end(entry.stream);
+      }
+    }
+  };
+  for await (const chunk of generationBytes(gen, 0, chunkBytes)) {
+    take(splitter.push(chunk));
+    if (count >= limit) return { count, byKind };
+  }
+  take(splitter.flush());
+  for (const stream of open) if (count < limit) end(stream);
+  return { count, byKind };
+}
+
+/** Opens the current log; during a rotation (renamed away, not yet reopened) it waits a little for it. */
+async function openCurrentLog(path: string, signal: AbortSignal | undefined): Promise<FileHandle> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await open(path, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= REOPEN_WAIT_ATTEMPTS) throw err;
+      if ((await listRotatedLogs(path)).rotated.length === 0) throw err;
+      await sleep(REOPEN_WAIT_MS, undefined, { signal }).catch(() => {
+        throw err;
+      });
+    }
+  }
+}
+
+/**
+ * Raw lines of a CRI container log (see ReadLogOptions), in batches (the lines of one read,
+ * so a caller can write them at once): its rotated generations first, oldest first (`.gz`
+ * ones decompressed), then the current file; ends at the end of the file unless following.
  */
 export async function* readLogLines(opts: ReadLogOptions): AsyncGenerator<Buffer[]> {
   const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const follow = opts.follow;
   const splitter = new LineSplitter(opts.maxLineBytes);
-  let file = await open(opts.path, "r");
+  let file = await openCurrentLog(opts.path, follow?.signal);
   try {
-    const tail =
-      opts.tailLines === undefined
-        ? { offset: 0, skip: {} }
-        : await findTailStart(file, (await file.stat()).size, opts.tailLines, chunkBytes);
-    let position = tail.offset;
-    const skipper = new TailSkipper(tail.skip);
+    const older = await olderGenerations(opts.path, file);
+    const start: ReadStart = { generation: 0, offset: 0, skip: {} };
+    if (opts.tailLines !== undefined) {
+      const inCurrent = await locateTail(file, (await file.stat()).size, opts.tailLines, chunkBytes);
+      Object.assign(start, { generation: older.length, offset: inCurrent.offset, skip: inCurrent.skip });
+      // Not all of them in the current file: the rest are at the end of older generations.
+      let missing = opts.tailLines - inCurrent.found;
+      while (missing > 0 && start.generation > 0) {
+        start.generation--;
+        const found = await locateTailInGeneration(
+          older[start.generation]!,
+          missing,
+          chunkBytes,
+          opts.maxLineBytes,
+        );
+        if (found === undefined) continue;
+        Object.assign(start, { offset: found.offset, skip: found.skip });
+        missing -= found.found;
+      }
+    }
+    const skipper = new TailSkipper(start.skip);
     const some = (lines: Buffer[]): Buffer[][] => {
       const kept = skipper.keep(lines);
       return kept.length > 0 ? [kept] : [];
     };
+    for (let i = start.generation; i < older.length; i++) {
+      const gen = await openGeneration(older[i]!);
+      // Removed by retention since the listing: its lines are gone.
+      if (gen === undefined) continue;
+      try {
+        for await (const chunk of generationBytes(
+          gen,
+          i === start.generation ? start.offset : 0,
+          chunkBytes,
+        )) {
+          if (follow?.signal?.aborted) return;
+          yield* some(splitter.push(chunk));
+        }
+      } finally {
+        await gen.file.close();
+      }
+      yield* some(splitter.flush());
+    }
+    let position = start.generation === older.length ? start.offset : 0;
     const readToEnd = async function* (from: FileHandle): AsyncGenerator<Buffer[]> {
       for (;;) {
         if (follow?.signal?.aborted) return;

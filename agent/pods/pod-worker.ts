@@ -20,6 +20,7 @@ import { buildSandboxConfig } from "./sandbox-config.js";
 import { containerFieldPath, type PodServices } from "./services.js";
 import { computePodStatus, statusChanged, type WaitingReason } from "./status.js";
 import { VolumeSetupError } from "./volumes.js";
+import { removeLogFiles } from "../logs/rotated-logs.js";
 
 export interface WorkerListener {
   /** The pod's status view changed (`previous` is what watchers saw before). */
@@ -480,7 +481,7 @@ export class PodWorker {
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
-      if (c.logPath) await rm(c.logPath, { force: true });
+      if (c.logPath) await removeLogFiles(c.logPath);
       if (c.terminationMessageFile) await rm(c.terminationMessageFile, { force: true });
       removed = true;
     }

@@ -86,10 +86,13 @@ export class CriImageService {
 
   /** Pulls the image with the request's credentials; image_ref is the image id (the config's
    * digest), as containerd returns it. */
-  async pullImage(request: PullImageRequest): Promise<PullImageResponse> {
+  async pullImage(request: PullImageRequest, signal?: AbortSignal): Promise<PullImageResponse> {
     const ref = requireImageRef(request.image?.image);
     if (!this.puller) throw new UnimplementedError("PullImage without a registry puller");
-    const result = await this.puller.pull(ref, request.auth ? { auth: request.auth } : {});
+    const result = await this.puller.pull(ref, {
+      ...(request.auth ? { auth: request.auth } : {}),
+      ...(signal ? { signal } : {}),
+    });
     return { imageRef: result.imageRef };
   }
 }

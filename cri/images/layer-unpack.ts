@@ -13,6 +13,7 @@ import { execa } from "execa";
 import tar, { type Extract, type Header } from "tar-stream";
 import { BerthError, InvalidArgumentError, RuntimeFailureError } from "../../common/errors.js";
 import { newSha256 } from "./digest.js";
+import type { LayerSizeMeter } from "./image-limits.js";
 
 export interface UnpackedLayer {
   /** sha256 of the uncompressed tar, as an image config's rootfs.diff_ids lists it. */
@@ -26,6 +27,8 @@ export interface UnpackedLayer {
 export interface UnpackOptions {
   /** Names the layer in error messages, e.g. "layer sha256:ab12...". */
   label?: string;
+  /** Told of the uncompressed bytes as they are read; the error it returns stops the unpack. */
+  meter?: LayerSizeMeter;
 }
 
 const WHITEOUT_PREFIX = ".wh.";
@@ -48,7 +51,7 @@ export async function unpackLayer(
   const compression = await detectCompression(blobPath, label);
   await mkdir(destDir, { mode: 0o755 });
   try {
-    return await new LayerExtraction(destDir, label).run(blobPath, compression);
+    return await new LayerExtraction(destDir, label, opts.meter).run(blobPath, compression);
   } catch (err) {
     await rm(destDir, { recursive: true, force: true });
     throw classifyError(err, label);
@@ -118,6 +121,7 @@ class LayerExtraction {
   constructor(
     private readonly root: string,
     private readonly label: string,
+    private readonly meter?: LayerSizeMeter,
   ) {}
 
   async run(blobPath: string, compression: Compression): Promise<UnpackedLayer> {
@@ -150,6 +154,11 @@ class LayerExtraction {
         const buf = chunk as Buffer;
         this.hash.update(buf);
         this.tarSize += buf.byteLength;
+        const refused = this.meter?.(buf.byteLength);
+        if (refused) {
+          extract.destroy(refused);
+          break;
+        }
         if (extract.destroyed) break;
         if (!extract.write(buf)) await drained(extract);
         if (extract.destroyed) break;

@@ -1,6 +1,6 @@
 // Image references in the grammar Docker and containerd share, normalized the way they
 // normalize them: "busybox" is "docker.io/library/busybox:latest". Pure functions.
-import { InvalidArgumentError } from "../../common/errors.js";
+import { echo, InvalidArgumentError } from "../../common/errors.js";
 
 export const DEFAULT_DOMAIN = "docker.io";
 const LEGACY_DEFAULT_DOMAIN = "index.docker.io";
@@ -34,7 +34,7 @@ export interface ImageReference {
  */
 export function parseReference(ref: string, field: string): ImageReference {
   const invalid = (problem: string): never => {
-    throw new InvalidArgumentError(field, `invalid image reference "${ref}": ${problem}`);
+    throw new InvalidArgumentError(field, `invalid image reference "${echo(ref)}": ${problem}`);
   };
   if (ref === "") invalid("empty");
   if (ref !== ref.trim()) invalid("surrounding whitespace");
@@ -53,7 +53,7 @@ export function parseReference(ref: string, field: string): ImageReference {
   if (colon > remainder.lastIndexOf("/")) {
     tag = remainder.slice(colon + 1);
     remainder = remainder.slice(0, colon);
-    if (!TAG.test(tag)) invalid(`tag "${tag}" is not valid`);
+    if (!TAG.test(tag)) invalid(`tag "${echo(tag)}" is not valid`);
   }
 
   if (remainder === "") invalid("no repository name");
@@ -65,15 +65,23 @@ export function parseReference(ref: string, field: string): ImageReference {
   if (domain === LEGACY_DEFAULT_DOMAIN) domain = DEFAULT_DOMAIN;
   if (domain === DEFAULT_DOMAIN && !path.includes("/")) path = OFFICIAL_REPO_PREFIX + path;
 
-  if (!DOMAIN.test(domain)) invalid(`registry "${domain}" is not a valid host`);
+  if (!DOMAIN.test(domain)) invalid(`registry "${echo(domain)}" is not a valid host`);
+  const port = /:(\d+)$/.exec(domain)?.[1];
+  if (port !== undefined && !isPort(port)) invalid(`registry port ${echo(port)} is not in 1-65535`);
   if (path !== path.toLowerCase()) invalid("repository name must be lowercase");
   for (const component of path.split("/")) {
-    if (!PATH_COMPONENT.test(component)) invalid(`repository path component "${component}" is not valid`);
+    if (!PATH_COMPONENT.test(component))
+      invalid(`repository path component "${echo(component)}" is not valid`);
   }
   if (domain.length + 1 + path.length > MAX_NAME_LENGTH) {
     invalid(`repository name longer than ${MAX_NAME_LENGTH} characters`);
   }
   return { domain, path, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+function isPort(digits: string): boolean {
+  const n = Number(digits);
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
 }
 
 /** The first component names a registry only when it looks like a host: it has a dot, a port or
@@ -89,12 +97,12 @@ function splitDomain(name: string): { domain: string; path: string } {
 
 function validateDigest(digest: string, invalid: (problem: string) => never): void {
   const match = DIGEST.exec(digest);
-  if (!match) invalid(`digest "${digest}" is not valid`);
+  if (!match) invalid(`digest "${echo(digest)}" is not valid`);
   const [, algorithm, hex] = match!;
   const expectedLength = DIGEST_HEX_LENGTH[algorithm!];
-  if (expectedLength === undefined) invalid(`digest algorithm "${algorithm}" is not supported`);
+  if (expectedLength === undefined) invalid(`digest algorithm "${echo(algorithm!)}" is not supported`);
   if (!new RegExp(`^[a-f0-9]{${expectedLength}}$`).test(hex!)) {
-    invalid(`digest "${digest}" must be ${expectedLength} lowercase hex characters`);
+    invalid(`digest "${echo(digest)}" must be ${expectedLength} lowercase hex characters`);
   }
 }
 

@@ -24,6 +24,14 @@ import type { Logger } from "../../common/logger.js";
 import { copyVerifiedBlob, writeBlobBytes } from "./blob-ingest.js";
 import { digestHex, isSha256Digest } from "./digest.js";
 import { measureTree, type FsUsage } from "./fs-usage.js";
+import {
+  checkLayerCount,
+  freeBytesOf,
+  ImageSizeBudget,
+  imageLimitsOf,
+  type ImageLimits,
+  type LayerSizeMeter,
+} from "./image-limits.js";
 import { runtimeConfigOf, type ImageLayer, type ImageRecord } from "./image-record.js";
 import { unpackLayer } from "./layer-unpack.js";
 import { Annotation, isConfigMediaType, isLayerMediaType, MediaType } from "./media-types.js";
@@ -43,6 +51,8 @@ export interface ImageStoreOptions {
   /** The platform whose manifests are picked from multi-platform indexes; the host's by default. */
   platform?: Platform;
   clock?: Clock;
+  /** Layer count and size bounds of imported images, and the default of pulls. */
+  limits?: Partial<ImageLimits>;
 }
 
 export interface ImportOptions {
@@ -82,6 +92,8 @@ export class ImageStore {
   private readonly logger: Logger;
   /** The platform this store's images must be built for. */
   readonly platform: Platform;
+  /** The bounds every image must stay within. */
+  readonly limits: ImageLimits;
   private readonly clock: Clock;
   private readonly images = new Map<string, ImageRecord>();
   /** Unpacks in progress by diffID hex, so concurrent imports of one layer share one unpack. */
@@ -100,6 +112,7 @@ export class ImageStore {
     this.logger = opts.logger;
     this.platform = opts.platform ?? hostPlatform();
     this.clock = opts.clock ?? systemClock;
+    this.limits = imageLimitsOf(opts.limits);
   }
 
   get stats(): ImageStoreStats {
@@ -280,6 +293,8 @@ export class ImageStore {
   ): Promise<ImageRecord> {
     const { json: manifest, bytes: manifestBytes } = await layout.readJsonBlob(manifestDesc, field);
     const { config: configDesc, layers: layerDescs } = parseImageManifest(manifest, field);
+    const imageName = names[0] ? formatReference(names[0]) : `image ${manifestDesc.digest}`;
+    checkLayerCount(layerDescs.length, this.limits, imageName);
     const { json: config, bytes: configBytes } = await layout.readJsonBlob(configDesc, `${field}.config`);
     const diffIds = diffIdsOf(config, layerDescs.length, `${field}.config`);
     this.checkConfigPlatform(config, `${field}.config`);
@@ -300,13 +315,19 @@ export class ImageStore {
     ]);
     let imported = false;
     try {
+      const budget = await this.sizeBudget(imageName, layerDescs, diffIds);
       await this.writeBlob(manifestDesc.digest, manifestBytes);
       await this.writeBlob(configDesc.digest, configBytes);
       const layers: ImageLayer[] = [];
       for (const [i, layerDesc] of layerDescs.entries()) {
         const layerField = `${field}.layers[${i}]`;
         await this.copyBlob(layout, layerDesc, layerField);
-        await this.ensureLayer(layerDesc, diffIds[i]!, layerField);
+        await this.ensureLayer(
+          layerDesc,
+          diffIds[i]!,
+          layerField,
+          budget.layer(layerDesc.size, layerField)(),
+        );
         layers.push({
           digest: layerDesc.digest,
           mediaType: layerDesc.mediaType,
@@ -324,6 +345,16 @@ export class ImageStore {
       // A failed import leaves nothing behind that no image uses.
       await lease.release({ collectGarbage: !imported });
     }
+  }
+
+  /** The size budget of the layers an import must unpack; refused up front when their blobs alone
+   * would not fit in the free space. */
+  private async sizeBudget(image: string, layers: Descriptor[], diffIds: string[]): Promise<ImageSizeBudget> {
+    let missing = 0;
+    for (const [i, desc] of layers.entries()) {
+      if (!(await this.hasLayer(diffIds[i]!))) missing += desc.size;
+    }
+    return new ImageSizeBudget(this.limits, image, await freeBytesOf(this.root), missing);
   }
 
   private imageRecordOf(
@@ -552,24 +583,38 @@ export class ImageStore {
   }
 
   /** Makes sure the layer with `diffId` is unpacked, sharing an unpack already under way. */
-  private async ensureLayer(blob: Descriptor, diffId: string, field: string): Promise<void> {
+  private async ensureLayer(
+    blob: Descriptor,
+    diffId: string,
+    field: string,
+    meter?: LayerSizeMeter,
+  ): Promise<void> {
     const hex = digestHex(diffId, `${field} diffId`);
     if (await pathExists(this.layerDir(hex))) return;
     let inFlight = this.unpacking.get(hex);
     if (!inFlight) {
-      inFlight = this.unpackOnce(blob, diffId, hex, field).finally(() => this.unpacking.delete(hex));
+      inFlight = this.unpackOnce(blob, diffId, hex, field, meter).finally(() => this.unpacking.delete(hex));
       this.unpacking.set(hex, inFlight);
     }
     await inFlight;
   }
 
-  private async unpackOnce(blob: Descriptor, diffId: string, hex: string, field: string): Promise<void> {
+  private async unpackOnce(
+    blob: Descriptor,
+    diffId: string,
+    hex: string,
+    field: string,
+    meter: LayerSizeMeter | undefined,
+  ): Promise<void> {
     if (await pathExists(this.layerDir(hex))) return;
     const staging = join(this.layersTmpDir, `unpack-${hex}-${randomBytes(4).toString("hex")}`);
     await mkdir(staging, { mode: 0o700 });
     try {
       const blobPath = this.blobPath(digestHex(blob.digest, field));
-      const result = await unpackLayer(blobPath, join(staging, "fs"), { label: `${field} (${blob.digest})` });
+      const result = await unpackLayer(blobPath, join(staging, "fs"), {
+        label: `${field} (${blob.digest})`,
+        ...(meter ? { meter } : {}),
+      });
       this.counters.layersUnpacked++;
       if (result.diffId !== diffId) {
         throw new InvalidArgumentError(

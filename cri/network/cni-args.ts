@@ -113,9 +113,19 @@ export function toCniPortMappings(mappings: readonly PortMapping[]): CniPortMapp
   return result;
 }
 
+/** One range set per pod CIDR, as the `ipRanges` capability of the CNI conventions has them. */
+export type CniIpRanges = Array<Array<{ subnet: string }>>;
+
 /** The capability args berth offers for a pod; keys with nothing to say are left out. */
-export function podCapabilityArgs(portMappings: readonly CniPortMapping[]): CapabilityArgs {
-  return portMappings.length > 0 ? { portMappings } : {};
+export function podCapabilityArgs(
+  portMappings: readonly CniPortMapping[],
+  podCidrs: readonly string[] = [],
+): CapabilityArgs {
+  const ipRanges: CniIpRanges = podCidrs.map((subnet) => [{ subnet }]);
+  return {
+    ...(portMappings.length > 0 && { portMappings }),
+    ...(ipRanges.length > 0 && { ipRanges }),
+  };
 }
 
 /** The capabilities a plugin entry declares as supported (`"capabilities": {"x": true}`). */

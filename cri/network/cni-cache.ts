@@ -46,18 +46,32 @@ export class AttachmentCache {
     await removeFileDurable(this.pathOf(record.networkName, record.containerId, record.ifName));
   }
 
-  /** Every attachment of a container on an interface, whatever network it was made on. */
-  async find(containerId: string, ifName: string): Promise<AttachmentRecord[]> {
-    let names: string[];
+  /** Container ids of every attachment recorded, whatever its network and interface. */
+  async containerIds(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const name of await this.entryNames()) {
+      const path = join(this.resultsDir, name);
+      const record = await readJsonIfExists<AttachmentRecord>(path).catch(() => undefined);
+      if (record?.kind === CACHE_KIND && typeof record.containerId === "string") ids.add(record.containerId);
+    }
+    return [...ids];
+  }
+
+  private async entryNames(): Promise<string[]> {
     try {
-      names = await readdir(this.resultsDir);
+      return (await readdir(this.resultsDir)).filter((n) => !n.startsWith("."));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
     }
+  }
+
+  /** Every attachment of a container on an interface, whatever network it was made on. */
+  async find(containerId: string, ifName: string): Promise<AttachmentRecord[]> {
+    const names = await this.entryNames();
     const suffix = `-${containerId}-${ifName}`;
     const records: AttachmentRecord[] = [];
-    for (const name of names.filter((n) => n.endsWith(suffix) && !n.startsWith("."))) {
+    for (const name of names.filter((n) => n.endsWith(suffix))) {
       const path = join(this.resultsDir, name);
       let record: AttachmentRecord | undefined;
       try {

@@ -317,3 +317,26 @@ export async function writeDefaultConfig(
   await writeFileAtomic(path, JSON.stringify(defaultNetworkConfig(opts, cniVersion), null, 2) + "\n", 0o644);
   return path;
 }
+
+/**
+ * Rewrites berth's own default network file (and no other) for new options, such as the
+ * node's pod CIDR as its subnet. Returns the path rewritten, or undefined when the conf dir
+ * holds no such file (an operator's own network is never touched).
+ */
+export async function rewriteDefaultConfig(
+  confDir: string,
+  opts: DefaultConfigOptions,
+): Promise<string | undefined> {
+  validateDefaultOptions(opts);
+  const path = join(confDir, DEFAULT_CONFIG_FILE);
+  let current: NetworkConfigList;
+  try {
+    current = parseNetworkConfig(path, await readFile(path, "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (current.name !== (opts.networkName ?? DEFAULT_NETWORK_NAME)) return undefined;
+  const text = JSON.stringify(defaultNetworkConfig(opts, current.cniVersion), null, 2) + "\n";
+  await writeFileAtomic(path, text, 0o644);
+  return path;
+}

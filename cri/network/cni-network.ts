@@ -5,6 +5,7 @@
 // attachment is recorded before ADD starts (cni-cache.ts), so a failed or interrupted
 // setup can always be undone and nothing (IP reservation, veth, iptables rule) is left.
 import { statfs } from "node:fs/promises";
+import { isIPv4 } from "node:net";
 import type { Logger } from "../../common/logger.js";
 import {
   FailedPreconditionError,
@@ -31,6 +32,7 @@ import {
   findNetworkConfig,
   findPlugin,
   missingPlugins,
+  rewriteDefaultConfig,
   writeDefaultConfig,
 } from "./cni-config.js";
 import { type CniCommand, CniPluginError, DEFAULT_PLUGIN_TIMEOUT_MS, execPlugin } from "./cni-exec.js";
@@ -90,9 +92,29 @@ export class CniManager {
   /** Serializes operations per sandbox: a teardown never overlaps its setup. */
   private readonly sandboxQueues = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly opts: CniManagerOptions) {
+  constructor(private opts: CniManagerOptions) {
     this.cache = new AttachmentCache(opts.cacheDir);
     this.pluginTimeoutMs = opts.pluginTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS;
+  }
+
+  /** The node's pod CIDRs, offered to plugins that declare the ipRanges capability. */
+  private podCidrs: readonly string[] = [];
+
+  /**
+   * The node's pod CIDRs: offered to plugins that declare the ipRanges capability, and made
+   * the subnet of berth's own default network (its first IPv4 CIDR), as a CNI config
+   * template would. Pods already set up keep their addresses.
+   */
+  async usePodCidrs(cidrs: readonly string[]): Promise<void> {
+    const subnet = cidrs.find((c) => isIPv4(c.split("/")[0] ?? ""));
+    const { writeDefault, confDir, logger } = this.opts;
+    if (writeDefault && subnet && subnet !== writeDefault.subnet) {
+      const updated = { ...writeDefault, subnet };
+      const path = await rewriteDefaultConfig(confDir, updated);
+      this.opts = { ...this.opts, writeDefault: updated };
+      if (path) logger.info({ path, subnet }, "berth's default CNI network now uses the node's pod CIDR");
+    }
+    this.podCidrs = [...cidrs];
   }
 
   /** The CRI NetworkReady condition. */
@@ -107,7 +129,7 @@ export class CniManager {
     requireSafeId(input.sandboxId);
     if (!input.netnsPath) throw new InvalidArgumentError("netnsPath", "must not be empty");
     const cniArgs = podCniArgs(input);
-    const capabilityArgs = podCapabilityArgs(toCniPortMappings(input.portMappings));
+    const capabilityArgs = podCapabilityArgs(toCniPortMappings(input.portMappings), this.podCidrs);
     return this.serialized(input.sandboxId, async () => {
       const resolved = await this.resolveNetwork();
       if (!resolved.ok) throw new FailedPreconditionError(`${NETWORK_NOT_READY_REASON}: ${resolved.message}`);
@@ -165,6 +187,11 @@ export class CniManager {
         );
       }
     });
+  }
+
+  /** Sandbox ids with an attachment on record (made, or begun and not undone). */
+  async attachedSandboxIds(): Promise<string[]> {
+    return this.cache.containerIds();
   }
 
   /** Asks the plugins whether the recorded attachment is still as they made it. */

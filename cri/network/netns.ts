@@ -1,6 +1,8 @@
 // Persistent network namespaces for sandboxes. Each one is bind-mounted on a file under
 // berth's netns dir, so it outlives any process and can be handed to runc and to CNI
-// plugins by path. `unshare --net=FILE` creates and binds it in one step.
+// plugins by path. `unshare --net=FILE` creates and binds it in one step, under a parent-death
+// signal: if the agent dies mid-way, unshare dies with it instead of binding a namespace after
+// the next agent has already undone the interrupted creation.
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -21,7 +23,18 @@ export class NetnsManager {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await writeFile(path, "", { mode: 0o600 });
     try {
-      await execa("unshare", [`--net=${path}`, "ip", "link", "set", "lo", "up"]);
+      await execa("setpriv", [
+        "--pdeathsig",
+        "KILL",
+        "--",
+        "unshare",
+        `--net=${path}`,
+        "ip",
+        "link",
+        "set",
+        "lo",
+        "up",
+      ]);
     } catch (err) {
       await this.remove(sandboxId).catch(() => undefined);
       throw new RuntimeFailureError(

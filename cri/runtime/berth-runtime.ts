@@ -11,6 +11,7 @@ import { detectHostLayout } from "../../cgroups/detect.js";
 import { createStatsReader } from "../../cgroups/stats.js";
 import { CriImageService } from "../images/image-service.js";
 import { SnapshotManager } from "../images/snapshots.js";
+import type { ImageLimits } from "../images/image-limits.js";
 import { ImageStore } from "../images/store.js";
 import { ImagePuller } from "../images/pull/puller.js";
 import { StreamingServer } from "../streaming/streaming-server.js";
@@ -19,15 +20,20 @@ import { NetnsManager } from "../network/netns.js";
 import { StatsCollector, type IntervalTimer } from "../stats/collector.js";
 import { registryCatalog } from "../stats/registry-catalog.js";
 import { CriStatsService } from "../stats/stats-service.js";
+import { CriMetricsService } from "../stats/cri-metrics.js";
+import { Checkpointer } from "./checkpoint.js";
 import { ContainerManager } from "./containers.js";
 import { ContainerEventHub } from "../events/container-events.js";
 import type { CpuThrottlingOptions } from "../events/cpu-throttling.js";
 import type { CpuThrottlingListener, OomCounts, OomListener } from "../events/types.js";
 import type { PodNetwork, RuntimeDeps } from "./deps.js";
 import { ExitMonitor } from "./exit-monitor.js";
+import { sweepOrphans } from "./orphan-sweep.js";
 import { readHostLimits } from "./host-limits.js";
 import { runtimePaths } from "./paths.js";
+import { PodCidrConfig } from "./pod-cidr.js";
 import { RecordStore } from "./record-store.js";
+import { probeRecursiveReadOnly } from "./runtime-features.js";
 import type { ContainerRecord, SandboxRecord } from "./records.js";
 import { Registry } from "./registry.js";
 import { Runc } from "./runc.js";
@@ -63,6 +69,12 @@ export interface BerthRuntimeOptions {
   registryHostsDir?: string;
   /** A Docker-style config.json with registry credentials, if any. */
   registryAuthFile?: string;
+  /** CRIU, which runc checkpoints with; "criu" on the PATH by default. */
+  criuBinary?: string;
+  /** Bounds of pulled and imported images (layer count, sizes, disk reserve); defaults otherwise. */
+  imageLimits?: Partial<ImageLimits>;
+  /** A registry connection silent this long fails its request (and is retried). */
+  registryIdleTimeoutMs?: number;
 }
 
 export interface BerthRuntime {
@@ -102,7 +114,11 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
   }
   await prepareInfraRootfs(paths.infraRootfs, opts.busyboxBinary ?? "/bin/busybox");
 
-  const images = new ImageStore({ root: paths.imagesDir, logger: logger.child({ component: "images" }) });
+  const images = new ImageStore({
+    root: paths.imagesDir,
+    logger: logger.child({ component: "images" }),
+    ...(opts.imageLimits && { limits: opts.imageLimits }),
+  });
   await images.init();
   const snapshots = new SnapshotManager({ root: paths.snapshotsDir, logger });
   const puller = new ImagePuller({
@@ -110,6 +126,7 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     logger: logger.child({ component: "pull" }),
     hostsConfigDir: opts.registryHostsDir,
     dockerConfigPath: opts.registryAuthFile,
+    ...(opts.registryIdleTimeoutMs !== undefined && { idleTimeoutMs: opts.registryIdleTimeoutMs }),
   });
   const layout = await detectHostLayout();
   const runcBinary = opts.runcBinary ?? "/usr/sbin/runc";
@@ -134,7 +151,7 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     cgroups: new CgroupManager({ layout, logger }),
     images,
     snapshots,
-    host: await readHostLimits(),
+    host: { ...(await readHostLimits()), recursiveReadOnlyMounts: await probeRecursiveReadOnly(runcBinary) },
     cgroupRoot: opts.cgroupRoot ?? "/berth",
     defaultNoNewPrivileges: opts.defaultNoNewPrivileges ?? true,
     shmSizeBytes: opts.shmSizeBytes ?? 64 * 1024 * 1024,
@@ -155,8 +172,11 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
   containers.observeLifecycle(containerEvents);
   // --- end container events ---
 
+  const podCidr = new PodCidrConfig(paths.stateDir, opts.network);
+  await podCidr.load(logger);
   await sandboxes.recover();
   await containers.recover();
+  await sweepOrphans(deps);
   const monitor = new ExitMonitor(paths.exitsDir, (id) => containers.onExit(id), logger);
   await monitor.start();
 
@@ -183,6 +203,16 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     containers,
     opts.network,
     new CriStatsService(statsCatalog, stats),
+    {
+      metrics: new CriMetricsService(stats),
+      podCidr,
+      checkpointer: new Checkpointer({
+        runcBinary,
+        runcRoot: paths.runcRoot,
+        criuBinary: opts.criuBinary ?? "criu",
+        upperDir: (id) => join(snapshots.root, id, "upper"),
+      }),
+    },
   );
   runtimeService.useContainerEvents(containerEvents);
   containerEvents.useStatusSource(runtimeService);

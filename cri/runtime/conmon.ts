@@ -3,7 +3,7 @@
 // agent, so berth never owns a container's pipes. We talk to it over two inherited fds:
 // a start pipe (one byte: go ahead) and a sync pipe (JSON: the container pid or an error).
 import { spawn } from "node:child_process";
-import { openSync, closeSync } from "node:fs";
+import { open } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { RuntimeFailureError } from "../../common/errors.js";
 
@@ -30,6 +30,9 @@ export interface ConmonLaunch {
   logSizeMax?: number;
   timeoutMs?: number;
 }
+
+/** How long the sync pipe may take to explain a start pipe that broke. */
+const START_PIPE_GRACE_MS = 2000;
 
 /** Paths inside a container's bundle dir that conmon writes. */
 export function conmonFiles(bundleDir: string): {
@@ -84,18 +87,18 @@ export async function createWithConmon(opts: ConmonOptions, launch: ConmonLaunch
   if (launch.stdin && launch.leaveStdinOpen) args.push("--leave-stdin-open");
   if (launch.logSizeMax && launch.logSizeMax > 0) args.push("--log-size-max", String(launch.logSizeMax));
 
-  const diagFd = openSync(launch.conmonLogPath, "a", 0o600);
+  const diag = await open(launch.conmonLogPath, "a", 0o600);
   let child;
   try {
     child = spawn(opts.conmonBinary, args, {
       // fd 3: sync pipe, fd 4: start pipe. stdout/stderr go to a file, never to us, since
       // conmon's daemonized child keeps them open for the container's lifetime.
-      stdio: ["ignore", diagFd, diagFd, "pipe", "pipe"],
+      stdio: ["ignore", diag.fd, diag.fd, "pipe", "pipe"],
       env: { ...process.env, _OCI_SYNCPIPE: "3", _OCI_STARTPIPE: "4" },
       detached: true,
     });
   } finally {
-    closeSync(diagFd);
+    await diag.close();
   }
   const syncPipe = child.stdio[3] as Readable;
   const startPipe = child.stdio[4] as Writable;
@@ -134,6 +137,16 @@ export async function createWithConmon(opts: ConmonOptions, launch: ConmonLaunch
       finish(new Error("conmon exited before the container was created (see conmon.log)")),
     );
     syncPipe.on("error", (e) => finish(e));
+    // conmon may exit before it reads the start byte (it could not open the log file, say):
+    // the write then fails with EPIPE or ECONNRESET, which must fail this create, not the agent.
+    // conmon's own words come on the sync pipe, so that gets a moment to deliver them first.
+    startPipe.on("error", (e) => {
+      const fallback = setTimeout(
+        () => finish(new Error(`conmon exited before it was told to start (${e.message})`)),
+        START_PIPE_GRACE_MS,
+      );
+      fallback.unref();
+    });
     child.on("error", (e) => finish(e));
     startPipe.write(Buffer.from([0]));
   });

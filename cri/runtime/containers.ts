@@ -11,9 +11,11 @@ import {
   type LinuxContainerResources,
 } from "../api/generated/api.js";
 import { createWithConmon } from "./conmon.js";
+import { deleteContainerAndMonitor } from "./container-teardown.js";
+import { explainCreateFailure } from "./create-failure.js";
 import type { RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit, type ExitInfo } from "./exit-file.js";
-import { buildContainerSpec, containerCapabilities, ociResources } from "./oci-spec.js";
+import { buildContainerSpec, containerCapabilities, containerSeccomp, ociResources } from "./oci-spec.js";
 import type { Spec } from "./oci-types.js";
 import type { ContainerRecord } from "./records.js";
 import { sandboxFilePaths } from "./sandbox-files.js";
@@ -21,6 +23,8 @@ import { newId, type SandboxManager, type SandboxContainerOps } from "./sandboxe
 import { UndoStack } from "./undo.js";
 import type { ContainerLifecycleChange, ContainerLifecycleObserver } from "../events/lifecycle.js";
 import { validateContainerConfig, validateLinuxResources } from "./validate-config.js";
+import { checkLogFileOnHost } from "./log-directory.js";
+import { checkCpusetsOnHost } from "./host-limits.js";
 
 /** How long to wait for conmon to record an exit after SIGKILL. */
 const KILL_WAIT_MS = 10_000;
@@ -52,6 +56,13 @@ export class ContainerManager implements SandboxContainerOps {
     const imageRef = config.image?.image ?? "";
     const image = this.deps.images.resolve(imageRef);
     if (!image) throw new NotFoundError("image", imageRef);
+    // CRI: log_path is relative to the sandbox's log_directory; with either unset there is no log file.
+    const requestedLogPath =
+      config.logPath && sandbox.config.logDirectory ? join(sandbox.config.logDirectory, config.logPath) : "";
+    if (requestedLogPath) await checkLogFileOnHost(requestedLogPath, "config.log_path");
+    if (config.linux?.resources)
+      await this.checkResourcesOnHost(config.linux.resources, "config.linux.resources");
+    const seccomp = await containerSeccomp(config, this.deps.host);
     const meta = config.metadata!;
     const { registry, logger } = this.deps;
     const id = newId();
@@ -75,11 +86,7 @@ export class ContainerManager implements SandboxContainerOps {
           exitCode: 0,
           reason: "",
           message: "",
-          // CRI: log_path is relative to the sandbox's log_directory; with either unset there is no log file.
-          logPath:
-            config.logPath && sandbox.config.logDirectory
-              ? join(sandbox.config.logDirectory, config.logPath)
-              : "",
+          logPath: requestedLogPath,
           bundleDir,
           cgroupsPath: `${sandbox.cgroupParent}/${id}`,
           stopSignal: signalName(config.stopSignal) ?? (image.config.stopSignal || "SIGTERM"),
@@ -114,8 +121,14 @@ export class ContainerManager implements SandboxContainerOps {
           host: this.deps.host,
           targetPid: this.targetPid(config),
           defaultNoNewPrivileges: this.deps.defaultNoNewPrivileges,
+          prepared: { seccomp },
         });
         await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
+        const processUser = spec.process?.user;
+        if (processUser) {
+          const { uid, gid, additionalGids = [] } = processUser;
+          record.user = { uid, gid, additionalGids };
+        }
         const { droppedByHost } = containerCapabilities(config.linux?.securityContext, this.deps.host);
         if (droppedByHost.length > 0) {
           log.warn(
@@ -136,6 +149,12 @@ export class ContainerManager implements SandboxContainerOps {
           terminal: config.tty,
           stdin: config.stdin,
           leaveStdinOpen: !config.stdinOnce,
+        }).catch((err: unknown) => {
+          throw explainCreateFailure(err, {
+            sysctls: sandbox.config.linux?.sysctls,
+            sysctlsField: "sandbox_config.linux.sysctls",
+            commandField: "config.command",
+          });
         });
         record.state = "created";
         await this.deps.containerStore.save(record);
@@ -146,6 +165,16 @@ export class ContainerManager implements SandboxContainerOps {
     } catch (err) {
       registry.releaseName(reservedName, id);
       throw err;
+    }
+  }
+
+  /** What only the host can answer: are these CPUs and memory nodes there, is there cgroup v2. */
+  private async checkResourcesOnHost(resources: LinuxContainerResources, field: string): Promise<void> {
+    await checkCpusetsOnHost(resources, field);
+    if (Object.keys(resources.unified).length > 0 && this.deps.cgroups.layout.mode !== "unified") {
+      throw new FailedPreconditionError(
+        `${field}.unified: cgroup v2 files cannot be set on this host, whose resource controllers are cgroup v1`,
+      );
     }
   }
 
@@ -265,11 +294,10 @@ export class ContainerManager implements SandboxContainerOps {
   }
 
   private async destroy(record: ContainerRecord): Promise<void> {
-    await this.deps.runc.delete(record.id);
+    await deleteContainerAndMonitor(this.deps.runc, this.deps.conmon, record, this.deps.logger);
     await this.deps.snapshots.remove(record.id);
     await this.deps.cgroups.remove(record.cgroupsPath);
     await rm(record.bundleDir, { recursive: true, force: true });
-    await rm(join(this.deps.paths.exitsDir, record.id), { force: true });
     await this.deps.containerStore.remove(record.id);
     this.deps.registry.containers.delete(record.id);
     this.deps.registry.releaseName(record.reservedName, record.id);
@@ -295,6 +323,7 @@ export class ContainerManager implements SandboxContainerOps {
     if (!resources) throw new InvalidArgumentError("linux", "resources to update are required");
     validateLinuxResources(resources, "linux");
     const record = this.get(id);
+    await this.checkResourcesOnHost(resources, "linux");
     await this.deps.locks.with(record.id, async () => {
       await this.refresh(record);
       if (record.state !== "running" && record.state !== "created") {
@@ -334,7 +363,12 @@ export class ContainerManager implements SandboxContainerOps {
       this.deps.registry.reserveName("container", record.reservedName, record.id);
       if (record.state === "creating") {
         this.deps.logger.warn({ container: record.id }, "undoing a container whose creation was interrupted");
-        await this.destroy(record);
+        try {
+          await this.destroy(record);
+        } catch (err) {
+          // The record stays, still "creating" (invisible to CRI), so the next start tries again.
+          this.deps.logger.error({ err, container: record.id }, "undoing an interrupted container failed");
+        }
         continue;
       }
       if (await this.refresh(record)) continue;

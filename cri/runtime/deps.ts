@@ -22,6 +22,10 @@ export interface PodNetwork {
   tearDown(input: PodNetworkInput & { netnsPath?: string }): Promise<void>;
   /** CNI CHECK: the attachment made by setUp is still as it was; throws otherwise. */
   check(input: PodNetworkInput & { netnsPath: string }): Promise<void>;
+  /** The node's pod CIDRs (UpdateRuntimeConfig): pods set up from now on get addresses from them. */
+  usePodCidrs?(cidrs: readonly string[]): Promise<void>;
+  /** Sandbox ids with an attachment on record, so attachments of sandboxes no record owns can be undone. */
+  attachedSandboxIds?(): Promise<string[]>;
 }
 
 export interface PodNetworkInput {

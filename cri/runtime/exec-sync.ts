@@ -4,7 +4,12 @@
 import { execa } from "execa";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DeadlineExceededError, InvalidArgumentError, RuntimeFailureError } from "../../common/errors.js";
+import {
+  BerthError,
+  DeadlineExceededError,
+  InvalidArgumentError,
+  RuntimeFailureError,
+} from "../../common/errors.js";
 import type { Spec } from "./oci-types.js";
 
 /** Output beyond this is cut, as the kubelet's own exec limit does. */
@@ -27,6 +32,8 @@ export async function execSync(opts: {
   cmd: string[];
   timeoutSec: number;
   scratchDir: string;
+  /** The caller gave up (cancelled, or its deadline passed): the command is killed as on timeout. */
+  signal?: AbortSignal;
 }): Promise<ExecSyncResult> {
   if (opts.cmd.length === 0) throw new InvalidArgumentError("cmd", "must not be empty");
   const dir = await mkdtemp(join(opts.scratchDir, "exec-"));
@@ -48,21 +55,41 @@ export async function execSync(opts: {
       },
     );
     let timedOut = false;
+    let abandoned = false;
     let backstop: NodeJS.Timeout | undefined;
     // On timeout the exec'd process is killed and runc, its parent, reaps it and exits.
     // runc itself is killed only if it does not: killing it first would orphan the process
     // to the host's init instead of having it reaped.
+    const kill = (): void => {
+      if (backstop) return;
+      void killExecProcess(pidFile);
+      backstop = setTimeout(() => child.kill("SIGKILL"), RUNC_EXIT_GRACE_MS);
+    };
     const timer =
       opts.timeoutSec > 0
         ? setTimeout(() => {
             timedOut = true;
-            void killExecProcess(pidFile);
-            backstop = setTimeout(() => child.kill("SIGKILL"), RUNC_EXIT_GRACE_MS);
+            kill();
           }, opts.timeoutSec * 1000)
         : undefined;
+    const onAbort = (): void => {
+      abandoned = true;
+      kill();
+    };
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
     const res = await child;
+    opts.signal?.removeEventListener("abort", onAbort);
     clearTimeout(timer);
     clearTimeout(backstop);
+    if (abandoned && !timedOut) {
+      const reason: unknown = opts.signal?.reason;
+      throw reason instanceof BerthError
+        ? reason
+        : new DeadlineExceededError(
+            `command ${JSON.stringify(opts.cmd)} in container ${opts.containerId} was cancelled`,
+          );
+    }
     if (timedOut) {
       throw new DeadlineExceededError(
         `command ${JSON.stringify(opts.cmd)} in container ${opts.containerId} timed out after ${opts.timeoutSec}s`,

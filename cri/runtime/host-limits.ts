@@ -3,6 +3,8 @@
 // the floor of an unprivileged writer; the spec builder trims requests to these limits
 // instead of letting container creation fail on them.
 import { readFile } from "node:fs/promises";
+import type { FeatureSupport } from "./runtime-features.js";
+import { InvalidArgumentError } from "../../common/errors.js";
 
 /** Linux capability names by bit number (capability.h). */
 export const CAPABILITY_NAMES: readonly string[] = [
@@ -56,6 +58,8 @@ export interface HostLimits {
   boundingCapabilities: ReadonlySet<string>;
   /** The lowest oom_score_adj berth can give a process it starts. */
   minOomScoreAdj: number;
+  /** Whether runc and the kernel make bind mounts read-only with their sub-mounts; unknown means no. */
+  recursiveReadOnlyMounts?: FeatureSupport;
 }
 
 /**
@@ -101,4 +105,67 @@ export async function readHostLimits(
   // ancestor set; that floor is not visible, but berth's own value is never below it.
   const minOomScoreAdj = effective.has("CAP_SYS_RESOURCE") ? -1000 : ownOomScoreAdj;
   return { boundingCapabilities, minOomScoreAdj };
+}
+
+// ---- cpusets ----------------------------------------------------------------------------
+
+type Range = readonly [number, number];
+
+/** "0-3,5" -> [[0,3],[5,5]]; assumes a list isValidCpuset accepted. */
+function cpuListRanges(text: string): Range[] {
+  if (text.trim() === "") return [];
+  return text
+    .trim()
+    .split(",")
+    .map((part) => {
+      const [first, last] = part.split("-");
+      return [Number(first), Number(last ?? first)] as const;
+    });
+}
+
+/** Touching or overlapping ranges joined, so a request spanning two of them is seen as covered. */
+function mergedRanges(ranges: Range[]): Range[] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [from, to] of sorted) {
+    const last = merged.at(-1);
+    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
+}
+
+/** The first requested range that is not inside `available`, or undefined when all are. */
+export function missingFromCpuList(requested: string, available: string): Range | undefined {
+  const have = mergedRanges(cpuListRanges(available));
+  return cpuListRanges(requested).find(([from, to]) => !have.some(([a, b]) => from >= a && to <= b));
+}
+
+/**
+ * Refuses cpuset CPUs or memory nodes the host does not have online (the kernel would
+ * refuse them when runc writes the cgroup), naming the field.
+ */
+export async function checkCpusetsOnHost(
+  resources: { cpusetCpus: string; cpusetMems: string },
+  fieldPrefix: string,
+  sysDir = "/sys/devices/system",
+): Promise<void> {
+  const lists = [
+    ["cpuset_cpus", resources.cpusetCpus, "cpu/online", "CPUs"],
+    ["cpuset_mems", resources.cpusetMems, "node/online", "memory nodes"],
+  ] as const;
+  for (const [field, requested, file, what] of lists) {
+    if (requested.trim() === "") continue;
+    const online = await readFile(`${sysDir}/${file}`, "utf8").catch(() => undefined);
+    // Without the file (no NUMA support for nodes) there is nothing to check against.
+    if (online === undefined) continue;
+    const missing = missingFromCpuList(requested, online);
+    if (missing) {
+      const [from, to] = missing;
+      throw new InvalidArgumentError(
+        `${fieldPrefix}.${field}`,
+        `${from === to ? from : `${from}-${to}`} is not among the host's online ${what} (${online.trim()})`,
+      );
+    }
+  }
 }

@@ -25,6 +25,7 @@ import {
   type LinuxDevice,
   type LinuxDeviceCgroup,
   type LinuxNamespace,
+  type LinuxSeccomp,
   type Linux,
   type LinuxResources,
   type Mount,
@@ -32,7 +33,7 @@ import {
   OCI_VERSION,
   type Spec,
 } from "./oci-types.js";
-import { chooseSeccomp, seccompFor, seccompForSync } from "./seccomp.js";
+import { chooseSeccomp, seccompFor } from "./seccomp.js";
 import { resolveUser } from "./user-resolver.js";
 import { int64ToNumber, normalizeSysctlName } from "./validate-config.js";
 
@@ -75,6 +76,11 @@ export interface ContainerSpecInput {
   nodeHostname?: string;
   /** process.arch unless testing; picks the seccomp architectures. */
   arch?: string;
+  /**
+   * The filter from containerSeccomp, when the caller read the profile before making
+   * anything; without it the profile is read here.
+   */
+  prepared?: { seccomp: LinuxSeccomp | undefined };
 }
 
 export interface InfraSpecInput {
@@ -85,7 +91,8 @@ export interface InfraSpecInput {
   cgroupsPath: string;
   host: HostLimits;
   args: string[];
-  arch?: string;
+  /** The infra process's filter, from infraSeccomp (read before the sandbox is made). */
+  seccomp: LinuxSeccomp | undefined;
 }
 
 /** Granted to every container unless it drops them (the set containerd users know). */
@@ -320,7 +327,7 @@ const PROPAGATION_OPTION: Record<MountPropagation, string | undefined> = {
   [MountPropagation.UNRECOGNIZED]: undefined,
 };
 
-async function criMount(m: CriMount, index: number): Promise<Mount> {
+async function criMount(m: CriMount, index: number, host: HostLimits): Promise<Mount> {
   const field = `config.mounts[${index}]`;
   let source: string;
   try {
@@ -335,16 +342,22 @@ async function criMount(m: CriMount, index: number): Promise<Mount> {
   const propagation = PROPAGATION_OPTION[m.propagation];
   if (!propagation) throw new InvalidArgumentError(`${field}.propagation`, "unknown propagation");
   if (m.recursiveReadOnly) {
-    throw new InvalidArgumentError(
-      `${field}.recursive_read_only`,
-      "recursively read-only mounts need runc 1.2 or later",
-    );
+    const support = host.recursiveReadOnlyMounts;
+    // A plain "ro" in its place would leave the sub-mounts writable: refuse instead.
+    if (!support?.supported) {
+      throw new InvalidArgumentError(
+        `${field}.recursive_read_only`,
+        `this host cannot make recursively read-only mounts: ${support?.reason || "not probed"}`,
+      );
+    }
   }
+  // "rro" is applied after "ro" with mount_setattr(AT_RECURSIVE), covering every sub-mount.
+  const access = m.readonly ? (m.recursiveReadOnly ? ["ro", "rro"] : ["ro"]) : ["rw"];
   return {
     destination: m.containerPath,
     type: "bind",
     source,
-    options: ["rbind", propagation, m.readonly ? "ro" : "rw"],
+    options: ["rbind", propagation, ...access],
   };
 }
 
@@ -358,10 +371,11 @@ async function containerMounts(
   sandbox: SandboxContext,
   privileged: boolean,
   readonlyRootfs: boolean,
+  host: HostLimits,
 ): Promise<{ mounts: Mount[]; rootfsPropagation?: string }> {
   // One at a time, so that with several bad mounts the error names the first.
   const requested: Mount[] = [];
-  for (const [i, m] of config.mounts.entries()) requested.push(await criMount(m, i));
+  for (const [i, m] of config.mounts.entries()) requested.push(await criMount(m, i, host));
   const requestedDestinations = new Set(requested.map((m) => normalizeDestination(m.destination)));
   const replaced = (destination: string): boolean => {
     const d = normalizeDestination(destination);
@@ -679,16 +693,15 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
     config.envs.map((e) => `${e.key}=${e.value}`),
   );
 
-  const { mounts, rootfsPropagation } = await containerMounts(config, sandbox, privileged, readonlyRootfs);
-  const { devices, rules } = await containerDevices(config, privileged, input.hostDevDir ?? "/dev");
-  const seccomp = await seccompFor(
-    chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD),
-    {
-      capabilities: caps.granted,
-      privileged,
-      arch: input.arch,
-    },
+  const { mounts, rootfsPropagation } = await containerMounts(
+    config,
+    sandbox,
+    privileged,
+    readonlyRootfs,
+    host,
   );
+  const { devices, rules } = await containerDevices(config, privileged, input.hostDevDir ?? "/dev");
+  const seccomp = input.prepared ? input.prepared.seccomp : await containerSeccomp(config, host, input.arch);
 
   const resources = config.linux?.resources;
   const workingDir = config.workingDir || image.workingDir || "/";
@@ -738,7 +751,41 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
   };
 }
 
+/**
+ * A container's seccomp filter. It reads a Localhost profile's file, so the container
+ * manager calls it before it makes anything and hands the result to buildContainerSpec.
+ */
+export function containerSeccomp(
+  config: ContainerConfig,
+  host: HostLimits,
+  arch?: string,
+): Promise<LinuxSeccomp | undefined> {
+  const sc = config.linux?.securityContext;
+  return seccompFor(chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD), {
+    capabilities: containerCapabilities(sc, host).granted,
+    privileged: sc?.privileged ?? false,
+    arch,
+  });
+}
+
 // ---- infra spec -------------------------------------------------------------------------
+
+/**
+ * The seccomp filter of a sandbox's infra process. It reads a Localhost profile's file, so
+ * the sandbox calls it before it makes anything: a bad profile then leaves nothing behind.
+ */
+export function infraSeccomp(
+  config: PodSandboxConfig,
+  host: HostLimits,
+  arch?: string,
+): Promise<LinuxSeccomp | undefined> {
+  const sc = config.linux?.securityContext;
+  return seccompFor(chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD), {
+    capabilities: infraCapabilities(host).granted,
+    privileged: sc?.privileged ?? false,
+    arch,
+  });
+}
 
 /**
  * The config.json of a sandbox's infra process: it holds the pod's namespaces and does
@@ -760,14 +807,7 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
 
   const uid = optionalId(sc?.runAsUser?.value, "run_as_user") ?? 0;
   const gid = optionalId(sc?.runAsGroup?.value, "run_as_group") ?? 0;
-  const seccomp = seccompForSync(
-    chooseSeccomp(sc?.seccomp, sc?.seccompProfilePath ?? "", SECURITY_CONTEXT_FIELD),
-    {
-      capabilities: caps.granted,
-      privileged: sc?.privileged ?? false,
-      arch: input.arch,
-    },
-  );
+  const seccomp = input.seccomp;
 
   const linux: Linux = {
     cgroupsPath: input.cgroupsPath,

@@ -12,7 +12,8 @@ export interface SandboxRecord {
   runtimeHandler: string;
   /** Nanoseconds since the epoch. */
   createdAt: number;
-  /** undefined: host network. */
+  /** The network namespace bind; undefined: host network. Recorded before it is made (it may
+   * not exist while the sandbox is "creating"). */
   netnsPath?: string;
   ips: string[];
   infraPid?: number;
@@ -22,7 +23,7 @@ export interface SandboxRecord {
   ownsCgroupParent: boolean;
   /** Persistent dir: hostname, hosts, resolv.conf, the infra bundle. */
   dir: string;
-  /** tmpfs mounted for the pod's /dev/shm; undefined with host IPC. */
+  /** tmpfs mounted for the pod's /dev/shm; undefined with host IPC. Recorded before it is mounted. */
   shmPath?: string;
 }
 
@@ -49,4 +50,6 @@ export interface ContainerRecord {
   bundleDir: string;
   cgroupsPath: string;
   stopSignal: string;
+  /** The identity the first process starts with, as resolved into its spec (absent on older records). */
+  user?: { uid: number; gid: number; additionalGids: number[] };
 }

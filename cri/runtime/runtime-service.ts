@@ -8,12 +8,16 @@ import {
   PodSandboxState,
   type Container,
   type ContainerStatus,
+  type ExecSyncRequest,
   type PodSandbox,
   type PodSandboxStatus,
   type RuntimeCondition,
 } from "../api/generated/api.js";
 import type { RuntimeServiceApi } from "../service-types.js";
+import type { MetricsRpcs } from "../stats/cri-metrics.js";
 import type { StatsRpcs } from "../stats/stats-service.js";
+import { type Checkpointer, validateCheckpointLocation } from "./checkpoint.js";
+import type { PodCidrConfig } from "./pod-cidr.js";
 import type { ContainerManager } from "./containers.js";
 import type { PodNetwork, RuntimeDeps } from "./deps.js";
 import { execSync } from "./exec-sync.js";
@@ -35,6 +39,13 @@ import { BERTH_VERSION } from "../../common/version.js";
 export const RUNTIME_NAME = "berth";
 export const RUNTIME_VERSION = BERTH_VERSION;
 export const CRI_API_VERSION = "v1";
+
+/** The longest a timer can wait (2^31 - 1 ms), in whole seconds: the bound of every CRI timeout. */
+export const MAX_TIMEOUT_SECONDS = BigInt(Math.floor((2 ** 31 - 1) / 1000));
+
+function minBigInt(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
 
 type Impl = Pick<
   RuntimeServiceApi,
@@ -66,7 +77,20 @@ type Impl = Pick<
   | "portForward"
   // Container events: berth's event hub (cri/events).
   | "getContainerEvents"
+  // CRI metrics (cri/stats/cri-metrics.ts), the pod CIDR, checkpoints.
+  | "listMetricDescriptors"
+  | "listPodSandboxMetrics"
+  | "streamPodSandboxMetrics"
+  | "updateRuntimeConfig"
+  | "checkpointContainer"
 >;
+
+/** What the newer RPCs (metrics, runtime config, checkpoints) are answered with. */
+export interface RuntimeExtensions {
+  metrics: MetricsRpcs;
+  podCidr: PodCidrConfig;
+  checkpointer: Checkpointer;
+}
 
 /** What the streaming RPCs need of berth's streaming server: URLs for validated requests. */
 export type StreamingRequests = Pick<StreamingServer, "getExec" | "getAttach" | "getPortForward">;
@@ -81,6 +105,7 @@ export class CriRuntimeService implements Impl, PodStatusSource {
     private readonly containers: ContainerManager,
     private readonly network: PodNetwork | undefined,
     private readonly stats: StatsRpcs,
+    private readonly extensions: RuntimeExtensions,
   ) {}
 
   version: Impl["version"] = async () => ({
@@ -114,12 +139,22 @@ export class CriRuntimeService implements Impl, PodStatusSource {
         stateDir: this.deps.paths.stateDir,
         runDir: this.deps.paths.runDir,
         cgroupRoot: this.deps.cgroupRoot,
+        podCidr: this.extensions.podCidr.current.join(","),
       });
     }
     return {
       status: { conditions },
       info,
-      runtimeHandlers: [{ name: "", features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
+      runtimeHandlers: [
+        {
+          name: "",
+          features: {
+            recursiveReadOnlyMounts: this.deps.host.recursiveReadOnlyMounts?.supported ?? false,
+            userNamespaces: false,
+          },
+        },
+      ],
+      features: { supplementalGroupsPolicy: true, userNamespacesHostNetwork: false },
     };
   };
 
@@ -203,7 +238,8 @@ export class CriRuntimeService implements Impl, PodStatusSource {
     if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
     // CRI: stopping an unknown (e.g. already removed) container is not an error.
     if (!this.deps.registry.findContainer(req.containerId)) return {};
-    await this.containers.stop(req.containerId, Number(req.timeout));
+    // A grace period beyond what a timer can wait is as good as "wait as long as it takes".
+    await this.containers.stop(req.containerId, Number(minBigInt(req.timeout, MAX_TIMEOUT_SECONDS)));
     return {};
   };
 
@@ -266,6 +302,13 @@ export class CriRuntimeService implements Impl, PodStatusSource {
       logPath: c.logPath,
       resources: c.config.linux?.resources ? { linux: c.config.linux.resources } : undefined,
       stopSignal: c.config.stopSignal,
+      user: c.user && {
+        linux: {
+          uid: BigInt(c.user.uid),
+          gid: BigInt(c.user.gid),
+          supplementalGroups: c.user.additionalGids.map((g) => BigInt(g)),
+        },
+      },
     };
   }
 
@@ -281,9 +324,15 @@ export class CriRuntimeService implements Impl, PodStatusSource {
     return {};
   };
 
-  execSync: Impl["execSync"] = async (req) => {
+  execSync: Impl["execSync"] = async (req: ExecSyncRequest, signal?: AbortSignal) => {
     requireId(req.containerId, "container_id");
     if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
+    if (req.timeout > MAX_TIMEOUT_SECONDS) {
+      throw new InvalidArgumentError(
+        "timeout",
+        `${req.timeout}s is more than the ${MAX_TIMEOUT_SECONDS}s berth can wait`,
+      );
+    }
     const record = this.containers.get(req.containerId);
     await this.containers.refresh(record);
     if (record.state !== "running") {
@@ -299,6 +348,7 @@ export class CriRuntimeService implements Impl, PodStatusSource {
       cmd: req.cmd,
       timeoutSec: Number(req.timeout),
       scratchDir: record.bundleDir,
+      ...(signal && { signal }),
     });
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
   };
@@ -355,6 +405,36 @@ export class CriRuntimeService implements Impl, PodStatusSource {
   podSandboxStats: Impl["podSandboxStats"] = (req) => this.stats.podSandboxStats(req);
   listPodSandboxStats: Impl["listPodSandboxStats"] = (req) => this.stats.listPodSandboxStats(req);
   // --- end stats ---
+
+  // --- CRI metrics: the cadvisor series from the stats collector's cache (cri/stats) ---
+  listMetricDescriptors: Impl["listMetricDescriptors"] = (req) =>
+    this.extensions.metrics.listMetricDescriptors(req);
+  listPodSandboxMetrics: Impl["listPodSandboxMetrics"] = (req) =>
+    this.extensions.metrics.listPodSandboxMetrics(req);
+  streamPodSandboxMetrics: Impl["streamPodSandboxMetrics"] = (req, signal) =>
+    this.extensions.metrics.streamPodSandboxMetrics(req, signal);
+  // --- end CRI metrics ---
+
+  updateRuntimeConfig: Impl["updateRuntimeConfig"] = async (req) => {
+    await this.extensions.podCidr.update(req.runtimeConfig?.networkConfig?.podCidr ?? "");
+    return {};
+  };
+
+  checkpointContainer: Impl["checkpointContainer"] = async (req) => {
+    requireId(req.containerId, "container_id");
+    validateCheckpointLocation(req.location);
+    if (req.timeout < 0n) throw new InvalidArgumentError("timeout", "must not be negative");
+    const record = await this.runningContainer(req.containerId, "checkpoint it");
+    // Before taking the container's lock: CRIU's first check may take a while.
+    await this.extensions.checkpointer.requireCriu();
+    await this.deps.locks.with(record.id, () =>
+      this.extensions.checkpointer.checkpoint(record, {
+        location: req.location,
+        timeoutSec: Number(req.timeout),
+      }),
+    );
+    return {};
+  };
 
   // --- container events: lifecycle events from berth's event hub (cri/events) ---
   private containerEvents: ContainerEventSource | undefined;

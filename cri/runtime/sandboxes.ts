@@ -4,13 +4,18 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { NotFoundError } from "../../common/errors.js";
+import { InvalidArgumentError, NotFoundError } from "../../common/errors.js";
 import { mountTmpfs, unmountIfMounted } from "../../common/mounts.js";
 import { NamespaceMode, PortMapping, Protocol, type PodSandboxConfig } from "../api/generated/api.js";
 import { createWithConmon } from "./conmon.js";
+import { deleteContainerAndMonitor } from "./container-teardown.js";
+import { explainCreateFailure } from "./create-failure.js";
 import type { PodNetworkInput, RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit } from "./exit-file.js";
-import { buildInfraSpec } from "./oci-spec.js";
+import { buildInfraSpec, infraSeccomp } from "./oci-spec.js";
+import type { LinuxSeccomp } from "./oci-types.js";
+import { checkLogDirectoryOnHost } from "./log-directory.js";
+import { resolveCgroupParent } from "../../cgroups/paths.js";
 import type { SandboxRecord } from "./records.js";
 import { sandboxInfraDir, writeSandboxFiles } from "./sandbox-files.js";
 import { UndoStack } from "./undo.js";
@@ -59,6 +64,13 @@ export class SandboxManager {
 
   async run(rawConfig: PodSandboxConfig | undefined, runtimeHandler: string): Promise<string> {
     const config = validatePodSandboxConfig(rawConfig);
+    // What the host must confirm, asked before anything is made.
+    if (config.logDirectory) await checkLogDirectoryOnHost(config.logDirectory, "config.log_directory");
+    const requestedCgroupParent = config.linux?.cgroupParent ?? "";
+    const cgroupParent = requestedCgroupParent
+      ? resolveCgroupParent(requestedCgroupParent, this.deps.cgroupRoot, "config.linux.cgroup_parent")
+      : undefined;
+    const seccomp = await infraSeccomp(config, this.deps.host);
     const meta = config.metadata!;
     const { registry, logger } = this.deps;
     const id = newId();
@@ -68,7 +80,10 @@ export class SandboxManager {
     try {
       return await UndoStack.run(log, async (undo) => {
         const hostNetwork = isHostNetwork(config);
-        const ownsCgroupParent = !config.linux?.cgroupParent;
+        const ownsCgroupParent = cgroupParent === undefined;
+        // Every resource the sandbox will hold is named in the record before it is made, so an
+        // interrupted creation (even a kill -9) is undone exactly: removal of a resource that was
+        // never made is a no-op.
         const record: SandboxRecord = {
           id,
           reservedName,
@@ -77,9 +92,11 @@ export class SandboxManager {
           runtimeHandler,
           createdAt: this.deps.clock.now() * 1e6,
           ips: [],
-          cgroupParent: config.linux?.cgroupParent || `${this.deps.cgroupRoot}/cri/pod-${id.slice(0, 16)}`,
+          cgroupParent: cgroupParent ?? `${this.deps.cgroupRoot}/cri/pod-${id.slice(0, 16)}`,
           ownsCgroupParent,
           dir: join(this.deps.paths.sandboxesDir, id),
+          ...(!isHostIpc(config) && { shmPath: this.shmPathOf(id) }),
+          ...(!hostNetwork && { netnsPath: this.deps.netns.pathOf(id) }),
         };
         // The record goes to disk first, as "creating": if the agent dies mid-way, the next
         // start finds it and undoes whatever was made.
@@ -96,15 +113,14 @@ export class SandboxManager {
 
         if (config.logDirectory) await mkdir(config.logDirectory, { recursive: true, mode: 0o755 });
 
-        if (!isHostIpc(config)) {
-          record.shmPath = await this.mountShm(id);
+        if (record.shmPath) {
           undo.push("shm", () => this.unmountShm(record));
+          await this.mountShm(record.shmPath, id);
         }
 
-        if (!hostNetwork) {
-          record.netnsPath = await this.deps.netns.create(id);
+        if (record.netnsPath) {
           undo.push("netns", () => this.deps.netns.remove(id));
-          await this.deps.sandboxStore.save(record);
+          await this.deps.netns.create(id);
           if (this.deps.network) {
             undo.push("network", () => this.tearDownNetwork(record));
             const result = await this.deps.network.setUp({
@@ -118,7 +134,7 @@ export class SandboxManager {
         if (ownsCgroupParent) {
           undo.push("cgroup", () => this.deps.cgroups.remove(record.cgroupParent));
         }
-        record.infraPid = await this.startInfra(record, undo);
+        record.infraPid = await this.startInfra(record, seccomp, undo);
         record.state = "ready";
         await this.deps.sandboxStore.save(record);
         log.info({ ips: record.ips }, "pod sandbox ready");
@@ -130,7 +146,11 @@ export class SandboxManager {
     }
   }
 
-  private async startInfra(record: SandboxRecord, undo: UndoStack): Promise<number> {
+  private async startInfra(
+    record: SandboxRecord,
+    seccomp: LinuxSeccomp | undefined,
+    undo: UndoStack,
+  ): Promise<number> {
     const bundleDir = sandboxInfraDir(record.dir);
     await mkdir(bundleDir, { recursive: true, mode: 0o700 });
     const spec = buildInfraSpec({
@@ -141,6 +161,7 @@ export class SandboxManager {
       cgroupsPath: `${record.cgroupParent}/${record.id}`,
       host: this.deps.host,
       args: INFRA_ARGS,
+      seccomp,
     });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
     undo.push("infra container", () => this.deps.runc.delete(record.id));
@@ -152,13 +173,21 @@ export class SandboxManager {
       conmonLogPath: join(bundleDir, "conmon.log"),
       terminal: false,
       stdin: false,
+    }).catch((err: unknown) => {
+      throw explainCreateFailure(err, {
+        sysctls: record.config.linux?.sysctls,
+        sysctlsField: "config.linux.sysctls",
+      });
     });
     await this.deps.runc.start(record.id);
     return pid;
   }
 
-  private async mountShm(id: string): Promise<string> {
-    const path = join(this.deps.paths.shmDir, id);
+  private shmPathOf(id: string): string {
+    return join(this.deps.paths.shmDir, id);
+  }
+
+  private async mountShm(path: string, id: string): Promise<void> {
     await mkdir(path, { recursive: true, mode: 0o700 });
     try {
       await mountTmpfs(
@@ -170,7 +199,6 @@ export class SandboxManager {
       await rm(path, { recursive: true, force: true });
       throw err;
     }
-    return path;
   }
 
   private async unmountShm(record: SandboxRecord): Promise<void> {
@@ -224,19 +252,37 @@ export class SandboxManager {
 
   /** Frees everything of a sandbox whose containers are gone. Also used to undo half-made sandboxes at start. */
   private async destroy(record: SandboxRecord): Promise<void> {
-    await this.deps.runc.delete(record.id);
+    await deleteContainerAndMonitor(
+      this.deps.runc,
+      this.deps.conmon,
+      { id: record.id, bundleDir: sandboxInfraDir(record.dir) },
+      this.deps.logger,
+    );
     await this.tearDownNetwork(record).catch((err: unknown) =>
       this.deps.logger.warn({ err, sandbox: record.id }, "network teardown failed during removal"),
     );
     if (record.netnsPath) await this.deps.netns.remove(record.id);
     await this.unmountShm(record);
-    await this.deps.cgroups.remove(`${record.cgroupParent}/${record.id}`);
-    if (record.ownsCgroupParent) await this.deps.cgroups.remove(record.cgroupParent);
+    await this.removeCgroup(`${record.cgroupParent}/${record.id}`, record);
+    if (record.ownsCgroupParent) await this.removeCgroup(record.cgroupParent, record);
     await rm(record.dir, { recursive: true, force: true });
     await this.deps.sandboxStore.remove(record.id);
     this.deps.registry.sandboxes.delete(record.id);
     this.deps.registry.releaseName(record.reservedName, record.id);
     this.deps.logger.info({ sandbox: record.id }, "pod sandbox removed");
+  }
+
+  /**
+   * Removes a cgroup of the sandbox. A path berth refuses (".." in a parent accepted by an
+   * older berth) names no cgroup berth made, so it must not keep the sandbox from going.
+   */
+  private async removeCgroup(path: string, record: SandboxRecord): Promise<void> {
+    try {
+      await this.deps.cgroups.remove(path);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      this.deps.logger.warn({ err, sandbox: record.id, cgroup: path }, "not removing an invalid cgroup path");
+    }
   }
 
   /** Rebuilds the sandbox index from disk: half-made sandboxes are undone, dead infra marks NOTREADY. */
@@ -246,8 +292,13 @@ export class SandboxManager {
       this.deps.registry.reserveName("pod sandbox", record.reservedName, record.id);
       if (record.state === "creating") {
         this.deps.logger.warn({ sandbox: record.id }, "undoing a sandbox whose creation was interrupted");
-        await this.containers?.removeAll(record.id);
-        await this.destroy(record);
+        try {
+          await this.containers?.removeAll(record.id);
+          await this.destroy(record);
+        } catch (err) {
+          // The record stays, still "creating" (invisible to CRI), so the next start tries again.
+          this.deps.logger.error({ err, sandbox: record.id }, "undoing an interrupted sandbox failed");
+        }
         continue;
       }
       if (record.state === "ready" && !(await this.infraRunning(record))) {

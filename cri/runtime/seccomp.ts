@@ -4,10 +4,9 @@
 // syscall is let through again when the container holds the capability that guards it in
 // the kernel, so granting CAP_SYS_ADMIN is enough to mount without also switching the
 // profile off. Localhost profiles are read from the node, in OCI or Docker JSON format.
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { isAbsolute } from "node:path";
-import { InvalidArgumentError } from "../../common/errors.js";
+import { echo, InvalidArgumentError } from "../../common/errors.js";
+import { readRegularFile, UnusableFileError } from "../../common/regular-file.js";
 import { type SecurityProfile, SecurityProfile_ProfileType } from "../api/generated/api.js";
 import {
   type LinuxSeccomp,
@@ -205,10 +204,10 @@ export function chooseSeccomp(
   if (legacyPath.startsWith("localhost/")) {
     const path = legacyPath.slice("localhost/".length);
     if (!isAbsolute(path))
-      throw new InvalidArgumentError(field, `"${legacyPath}" does not name an absolute path`);
+      throw new InvalidArgumentError(field, `"${echo(legacyPath)}" does not name an absolute path`);
     return { kind: "localhost", path, field };
   }
-  throw new InvalidArgumentError(field, `unknown profile "${legacyPath}"`);
+  throw new InvalidArgumentError(field, `unknown profile "${echo(legacyPath)}"`);
 }
 
 export interface SeccompContext {
@@ -218,7 +217,13 @@ export interface SeccompContext {
   arch?: string;
 }
 
-/** The filter for `choice`, or undefined for none. Reads a Localhost profile's file. */
+/** A Localhost profile larger than this is refused: real ones are tens of kilobytes. */
+export const MAX_SECCOMP_PROFILE_BYTES = 1024 * 1024;
+
+/**
+ * The filter for `choice`, or undefined for none. Reads a Localhost profile's file, which
+ * must be a regular file of at most MAX_SECCOMP_PROFILE_BYTES.
+ */
 export async function seccompFor(
   choice: SeccompChoice,
   ctx: SeccompContext,
@@ -226,19 +231,7 @@ export async function seccompFor(
   if (choice.kind !== "localhost" || ctx.privileged) return seccompWithoutFile(choice, ctx);
   let text: string;
   try {
-    text = await readFile(choice.path, "utf8");
-  } catch (err) {
-    throw profileReadError(choice, err);
-  }
-  return parseSeccompProfile(text, choice.field, ctx);
-}
-
-/** As seccompFor, for callers that must stay synchronous (the sandbox's infra spec). */
-export function seccompForSync(choice: SeccompChoice, ctx: SeccompContext): LinuxSeccomp | undefined {
-  if (choice.kind !== "localhost" || ctx.privileged) return seccompWithoutFile(choice, ctx);
-  let text: string;
-  try {
-    text = readFileSync(choice.path, "utf8");
+    text = (await readRegularFile(choice.path, MAX_SECCOMP_PROFILE_BYTES)).toString("utf8");
   } catch (err) {
     throw profileReadError(choice, err);
   }
@@ -252,9 +245,14 @@ function seccompWithoutFile(choice: SeccompChoice, ctx: SeccompContext): LinuxSe
 }
 
 function profileReadError(choice: { path: string; field: string }, err: unknown): InvalidArgumentError {
-  const code = (err as NodeJS.ErrnoException).code;
-  const problem = code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? String(err)})`;
-  return new InvalidArgumentError(choice.field, `seccomp profile ${choice.path} ${problem}`);
+  const problem = err instanceof UnusableFileError ? err.problem : "cannot be read";
+  return new InvalidArgumentError(choice.field, `seccomp profile ${echo(choice.path)} ${problem}`);
+}
+
+/** Where JSON.parse stopped, without the text around it (which may be any file's secrets). */
+function jsonErrorPosition(err: unknown): string {
+  const position = /position (\d+)/.exec((err as Error).message)?.[1];
+  return position === undefined ? "" : ` at byte ${position}`;
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -282,7 +280,7 @@ export function parseSeccompProfile(text: string, field: string, ctx: SeccompCon
   try {
     doc = JSON.parse(text) as Json;
   } catch (err) {
-    throw fail(`not valid JSON (${(err as Error).message})`);
+    throw fail(`not valid JSON${jsonErrorPosition(err)}`);
   }
   if (!isObject(doc)) throw fail("not a JSON object");
   const arch = ctx.arch ?? process.arch;
@@ -292,7 +290,7 @@ export function parseSeccompProfile(text: string, field: string, ctx: SeccompCon
     if (typeof value === "string" && (SECCOMP_ACTIONS as readonly string[]).includes(value)) {
       return value as SeccompAction;
     }
-    throw fail(`${where}: unsupported action ${JSON.stringify(value)}`);
+    throw fail(`${where}: unsupported action ${echo(JSON.stringify(value) ?? "")}`);
   };
 
   const profile: LinuxSeccomp = { defaultAction: action(doc.defaultAction, "defaultAction") };
@@ -303,7 +301,7 @@ export function parseSeccompProfile(text: string, field: string, ctx: SeccompCon
   const architectures = stringList(doc.architectures) ?? archesFromArchMap(doc.archMap, goArch);
   if (architectures) {
     const unknown = architectures.find((a) => !(SECCOMP_ARCHITECTURES as readonly string[]).includes(a));
-    if (unknown) throw fail(`unknown architecture ${unknown}`);
+    if (unknown) throw fail(`unknown architecture ${echo(unknown)}`);
     profile.architectures = architectures as SeccompArchitecture[];
   }
 
@@ -379,7 +377,7 @@ function parseArgs(
     }
     if (typeof value !== "number") throw fail(`${where}[${i}].value must be a number`);
     if (typeof op !== "string" || !(SECCOMP_OPERATORS as readonly string[]).includes(op)) {
-      throw fail(`${where}[${i}].op ${JSON.stringify(op)} is not a seccomp operator`);
+      throw fail(`${where}[${i}].op ${echo(JSON.stringify(op) ?? "")} is not a seccomp operator`);
     }
     const parsed: LinuxSeccompArg = { index, value, op: op as LinuxSeccompArg["op"] };
     if (typeof valueTwo === "number") parsed.valueTwo = valueTwo;

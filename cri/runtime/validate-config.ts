@@ -4,7 +4,8 @@
 // Checks that need the host (does a host path exist, is the seccomp file there) happen
 // when the spec is built, still before anything is created.
 import { isIP } from "node:net";
-import { InvalidArgumentError, UnimplementedError } from "../../common/errors.js";
+import { posix } from "node:path";
+import { echo, InvalidArgumentError, UnimplementedError } from "../../common/errors.js";
 import {
   type ContainerConfig,
   type LinuxContainerResources,
@@ -19,6 +20,8 @@ import {
   type SecurityProfile,
 } from "../api/generated/api.js";
 import { normalizeCapabilityName } from "./host-limits.js";
+import { checkContainerConfigSize, checkPodSandboxConfigSize } from "./config-limits.js";
+import { checkLogDirectoryPath } from "./log-directory.js";
 
 const MAX_ID = 0xfffffffen;
 /** The smallest memory limit a container can start under (the figure Docker and runc users know). */
@@ -284,6 +287,7 @@ export function validatePodSandboxConfig(config: PodSandboxConfig | undefined): 
   checkName(md.namespace, "config.metadata.namespace");
   checkName(md.uid, "config.metadata.uid");
   checkLabelsAndAnnotations(config);
+  checkPodSandboxConfigSize(config);
 
   if (config.hostname.length > MAX_HOSTNAME_LENGTH) {
     throw invalid("config.hostname", `longer than ${MAX_HOSTNAME_LENGTH} characters`);
@@ -291,7 +295,7 @@ export function validatePodSandboxConfig(config: PodSandboxConfig | undefined): 
   if (!/^[A-Za-z0-9.-]*$/.test(config.hostname)) {
     throw invalid("config.hostname", `"${config.hostname}" is not a host name`);
   }
-  if (config.logDirectory !== "") checkAbsolute(config.logDirectory, "config.log_directory");
+  if (config.logDirectory !== "") checkLogDirectoryPath(config.logDirectory, "config.log_directory");
   config.dnsConfig?.servers.forEach((server, i) => {
     if (isIP(server) === 0)
       throw invalid(`config.dns_config.servers[${i}]`, `"${server}" is not an IP address`);
@@ -336,6 +340,38 @@ export function validatePodSandboxConfig(config: PodSandboxConfig | undefined): 
 
 // ---- container --------------------------------------------------------------------------
 
+/** The files inside /proc runc lets a bind mount replace (what lxcfs provides); nothing else there. */
+const PROC_MOUNT_TARGETS = new Set([
+  "/proc/cpuinfo",
+  "/proc/diskstats",
+  "/proc/meminfo",
+  "/proc/stat",
+  "/proc/swaps",
+  "/proc/uptime",
+  "/proc/loadavg",
+  "/proc/slabinfo",
+  "/proc/net/dev",
+  "/proc/sys/kernel/ns_last_pid",
+]);
+
+/**
+ * A container's log file, relative to the pod's log directory: it must name a file inside
+ * that directory, never the directory itself or anything outside it.
+ */
+export function checkLogPath(path: string, field: string): void {
+  const shown = `"${echo(path)}"`;
+  if (path.includes("\0")) throw invalid(field, "contains a NUL byte");
+  if (path.startsWith("/")) throw invalid(field, `${shown} must be relative to the pod's log directory`);
+  if (path.endsWith("/")) throw invalid(field, `${shown} names a directory, not a log file`);
+  const normalized = posix.normalize(path);
+  if (normalized === "." || normalized.endsWith("/.") || path.endsWith("/.") || path === "..") {
+    throw invalid(field, `${shown} names a directory, not a log file`);
+  }
+  if (normalized === ".." || normalized.startsWith("../") || path.split("/").includes("..")) {
+    throw invalid(field, `${shown} must stay inside the pod's log directory (no "..")`);
+  }
+}
+
 function validateContainerSecurityContext(sc: LinuxContainerSecurityContext): void {
   const field = "config.linux.security_context";
   checkUserFields(sc, field, sc.runAsUsername);
@@ -374,6 +410,7 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
   checkName(config.metadata.name, "config.metadata.name");
   if (!config.image || config.image.image === "") throw invalid("config.image.image", "required");
   checkLabelsAndAnnotations(config);
+  checkContainerConfigSize(config);
   if (config.workingDir !== "") checkAbsolute(config.workingDir, "config.working_dir");
 
   config.envs.forEach((env, i) => {
@@ -390,6 +427,15 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
     const destination = m.containerPath.replace(/\/+$/, "") || "/";
     if (destination === "/")
       throw invalid(`${field}.container_path`, "cannot mount over the container's root");
+    if (
+      (destination === "/proc" || destination.startsWith("/proc/")) &&
+      !PROC_MOUNT_TARGETS.has(destination)
+    ) {
+      throw invalid(
+        `${field}.container_path`,
+        `"${echo(m.containerPath)}" is /proc or inside it, where only files such as /proc/meminfo can be replaced`,
+      );
+    }
     const earlier = seenDestinations.get(destination);
     if (earlier !== undefined) {
       throw invalid(
@@ -418,8 +464,7 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
       if (m.propagation !== MountPropagation.PROPAGATION_PRIVATE) {
         throw invalid(`${field}.recursive_read_only`, "requires PROPAGATION_PRIVATE");
       }
-      // runc 1.1 has no "rro" mount option; a plain "ro" would leave sub-mounts writable.
-      throw invalid(`${field}.recursive_read_only`, "recursively read-only mounts need runc 1.2 or later");
+      // Whether this host can make one is checked when the spec is built.
     }
   });
 
@@ -434,11 +479,7 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
   if (config.CDIDevices.length > 0)
     throw invalid("config.CDI_devices", "CDI devices are not supported by berth");
 
-  if (config.logPath !== "") {
-    if (config.logPath.startsWith("/") || config.logPath.split("/").includes("..")) {
-      throw invalid("config.log_path", `"${config.logPath}" must be relative to the pod's log directory`);
-    }
-  }
+  if (config.logPath !== "") checkLogPath(config.logPath, "config.log_path");
 
   const linux = config.linux;
   if (linux?.resources) validateLinuxResources(linux.resources, "config.linux.resources");

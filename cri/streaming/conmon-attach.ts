@@ -59,7 +59,7 @@ export function attachConmon(
   if (streams.stdin) streams.stdin.pipe(bridge.stdin);
 
   const done = new Promise<void>((resolve) => {
-    bridge.once("error", (err) => {
+    bridge.on("error", (err) => {
       rejectConnected(err);
       resolve();
     });

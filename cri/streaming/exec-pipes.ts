@@ -52,7 +52,7 @@ export async function execWithPipes(
       },
     );
     const closed = new Promise<CommandOutcome>((resolve) => {
-      child.once("error", (err) => resolve({ kind: "failed", message: `cannot run runc: ${err.message}` }));
+      child.on("error", (err) => resolve({ kind: "failed", message: `cannot run runc: ${err.message}` }));
       child.once("close", (code, signal) => {
         if (code !== null) resolve({ kind: "exited", exitCode: code });
         else resolve({ kind: "exited", exitCode: 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0) });

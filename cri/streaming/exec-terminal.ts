@@ -99,7 +99,7 @@ export async function execWithTerminal(
     const startPipe = child.stdio[4] as Writable;
     const attachPipe = new JsonLines((child.stdio as unknown as Readable[])[5] as Readable);
     startPipe.on("error", () => undefined);
-    const spawnFailed = new Promise<undefined>((resolve) => child.once("error", () => resolve(undefined)));
+    const spawnFailed = new Promise<undefined>((resolve) => child.on("error", () => resolve(undefined)));
 
     startPipe.write(Buffer.from([0]));
     const ready = await withTimeout(

@@ -42,7 +42,7 @@ export function forwardPort(
     };
     signal.addEventListener("abort", kill, { once: true });
     client.once("close", kill);
-    bridge.once("error", (err) => reject(new Error(`cannot start the port-forward helper: ${err.message}`)));
+    bridge.on("error", (err) => reject(new Error(`cannot start the port-forward helper: ${err.message}`)));
     bridge.once("close", (code) => {
       signal.removeEventListener("abort", kill);
       client.unpipe(bridge.stdin);
@@ -65,7 +65,7 @@ function forwardOnHost(port: number, client: Duplex, signal: AbortSignal): Promi
       client.pipe(socket);
       socket.pipe(client);
     });
-    socket.once("error", (err) => {
+    socket.on("error", (err) => {
       if (!connected) reject(new Error(`connect to 127.0.0.1:${port}: ${err.message}`));
     });
     socket.once("close", () => {

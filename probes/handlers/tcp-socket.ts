@@ -25,8 +25,6 @@ export async function runTcpSocketProbe(
       timeoutSeconds * 1000,
     );
     socket.once("connect", () => finish({ result: "success", output: "" }));
-    socket.once("error", (err) =>
-      finish({ result: "failure", output: `dial tcp ${address}: ${err.message}` }),
-    );
+    socket.on("error", (err) => finish({ result: "failure", output: `dial tcp ${address}: ${err.message}` }));
   });
 }

@@ -1,5 +1,6 @@
 // `berth logs`: a container's log, read from its CRI log file on this node (the CLI runs
-// where the containers do, as crictl does). stdout lines go to stdout, stderr lines to stderr.
+// where the containers do, as crictl does), with the generations log rotation left beside it,
+// oldest first. stdout lines go to stdout, stderr lines to stderr.
 import { InvalidArgumentError as CommanderArgumentError } from "commander";
 import { once } from "node:events";
 import { access } from "node:fs/promises";
@@ -11,6 +12,7 @@ import { resolveContainer } from "../container-ref.js";
 import type { RegisterCommand } from "../context.js";
 import { CriLogDecoder, formatRecord, parseSince, type LogRecord } from "../cri-log-format.js";
 import { readLogLines } from "../log-reader.js";
+import { listRotatedLogs } from "../../logs/rotated-logs.js";
 import { shortId } from "../output.js";
 
 const GRPC_NOT_FOUND = 5;
@@ -130,9 +132,12 @@ async function printLog(
         }
       : undefined;
   try {
-    await access(source.path).catch(() => {
-      throw new Error(`the log file ${source.path} does not exist`);
-    });
+    // Renamed away by a rotation an instant ago, the log is back soon: the reader waits for it.
+    const present = await access(source.path).then(
+      () => true,
+      async () => (await listRotatedLogs(source.path)).rotated.length > 0,
+    );
+    if (!present) throw new Error(`the log file ${source.path} does not exist`);
     const timestamps = opts.timestamps === true;
     const decoder = new CriLogDecoder({ sinceNanos: opts.sinceNanos });
     const tailLines = opts.tail >= 0 ? opts.tail : undefined;

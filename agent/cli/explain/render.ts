@@ -2,7 +2,9 @@
 // on a terminal) and for scripts (the findings as JSON or YAML).
 import { plain, type Colour, type Paint } from "../colour-table.js";
 import { structured } from "../output.js";
+import { humanDuration } from "../pod-columns.js";
 import { clockTime, type Clock } from "./format.js";
+import type { Timeline, TimelineEntry } from "./timeline.js";
 import type { Explanation, Finding } from "./types.js";
 
 const SEVERITY_COLOUR: Readonly<Record<Finding["severity"], Colour>> = { critical: "red", warning: "yellow" };
@@ -32,8 +34,48 @@ export function renderExplanation(explanation: Explanation, clock: Clock, paint:
   return lines.join("\n") + "\n";
 }
 
-export function renderStructured(explanation: Explanation, format: "json" | "yaml"): string {
+export function renderStructured(explanation: Explanation | Timeline, format: "json" | "yaml"): string {
   return structured(explanation, format);
+}
+
+/**
+ * The timeline as a table, oldest first: AGE ("5m", as kubectl prints ages) or, wide, the
+ * RFC 3339 TIME; then the container ("-" for the pod), what happened and its evidence.
+ */
+export function renderTimeline(
+  timeline: Timeline,
+  opts: { now: number; wide: boolean },
+  paint: Paint = plain,
+): string {
+  const { pod } = timeline;
+  const title = `pod ${pod.namespace}/${pod.name} timeline:\n`;
+  if (timeline.entries.length === 0) return `${title}nothing recorded\n`;
+  const when = (e: TimelineEntry): string => {
+    if (opts.wide) return e.time;
+    const ms = Date.parse(e.time);
+    return Number.isNaN(ms) ? e.time : humanDuration(opts.now - ms);
+  };
+  const rows = timeline.entries.map((e) => [
+    when(e),
+    e.container ?? "-",
+    printable(e.what),
+    printable(`${e.details}${e.count > 1 ? ` (x${e.count})` : ""}`) || "-",
+  ]);
+  const headers = [opts.wide ? "TIME" : "AGE", "CONTAINER", "WHAT", "DETAILS"];
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[], warning: boolean): string =>
+    cells
+      .map((c, i) => {
+        const text = i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0);
+        return warning && i === 2 ? paint(text, "yellow") : text;
+      })
+      .join("   ")
+      .trimEnd();
+  const lines = [
+    line(headers, false),
+    ...rows.map((r, i) => line(r, timeline.entries[i]?.type === "Warning")),
+  ];
+  return title + lines.join("\n") + "\n";
 }
 
 /**

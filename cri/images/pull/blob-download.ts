@@ -10,7 +10,9 @@ import type { Readable } from "node:stream";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, type Gunzip } from "node:zlib";
+import { BerthError, ResourceExhaustedError } from "../../../common/errors.js";
 import { newSha256 } from "../digest.js";
+import type { LayerSizeMeter } from "../image-limits.js";
 import type { Descriptor } from "../oci-layout.js";
 import { networkFailure, RegistryRequestError } from "./registry-error.js";
 
@@ -19,6 +21,8 @@ export interface LayerCheck {
   diffId: string;
   /** Uncompressed bytes allowed. */
   maxUncompressedBytes: number;
+  /** Told of the uncompressed bytes as they stream by; the error it returns stops the download. */
+  meter?: LayerSizeMeter;
 }
 
 export interface BlobDownload {
@@ -40,6 +44,9 @@ export class BlobVerificationError extends RegistryRequestError {
   }
 }
 
+/** Content whose digest is not the one asked for: corrupted or tampered with on the way. */
+export class DigestMismatchError extends BlobVerificationError {}
+
 /**
  * Writes `body` to `destPath`, verified. A connection that breaks, or a body that ends short,
  * fails with a transient RegistryRequestError (the caller may retry); wrong content with a
@@ -48,7 +55,9 @@ export class BlobVerificationError extends RegistryRequestError {
 export async function downloadBlob(body: Readable, job: BlobDownload): Promise<void> {
   const { descriptor: desc, label } = job;
   const hash = newSha256();
-  const meter = job.layer ? new UncompressedMeter(job.layer.maxUncompressedBytes, label) : undefined;
+  const meter = job.layer
+    ? new UncompressedMeter(job.layer.maxUncompressedBytes, label, job.layer.meter)
+    : undefined;
   let received = 0;
   const verifier = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -80,7 +89,8 @@ export async function downloadBlob(body: Readable, job: BlobDownload): Promise<v
         ...(job.signal ? [{ signal: job.signal }] : []),
       );
     } catch (err) {
-      if (err instanceof RegistryRequestError || (err as Error).name === "AbortError") throw err;
+      if (err instanceof RegistryRequestError || err instanceof BerthError) throw err;
+      if ((err as Error).name === "AbortError") throw err;
       // A file system error is this host's, not the registry's: report it as it is.
       if (LOCAL_FS_CODES.has((err as NodeJS.ErrnoException).code ?? "")) throw err;
       throw networkFailure(err, `downloading ${label}`);
@@ -93,7 +103,7 @@ export async function downloadBlob(body: Readable, job: BlobDownload): Promise<v
     }
     const actual = `sha256:${hash.digest("hex")}`;
     if (actual !== desc.digest) {
-      throw new BlobVerificationError(`${label}: content has digest ${actual}, expected ${desc.digest}`);
+      throw new DigestMismatchError(`${label}: content has digest ${actual}, expected ${desc.digest}`);
     }
     if (meter && job.layer) {
       const { diffId } = await meter.finish();
@@ -138,7 +148,8 @@ class UncompressedMeter {
   private gunzipDone?: Promise<void>;
   private readonly hash = newSha256();
   private size = 0;
-  /** Set once the layer must not be downloaded further (too large, zstd); the download stops. */
+  /** Set once the layer must not be downloaded further (too large, zstd, over a size limit); the
+   * download stops. */
   failure: Error | null = null;
   /** Set when the gzip stream is broken; reported after the digest check, which names the
    * cause better when the registry sent corrupted bytes. */
@@ -147,6 +158,7 @@ class UncompressedMeter {
   constructor(
     private readonly limit: number,
     private readonly label: string,
+    private readonly meter?: LayerSizeMeter,
   ) {}
 
   async write(chunk: Buffer): Promise<void> {
@@ -192,10 +204,15 @@ class UncompressedMeter {
   private count(data: Buffer): void {
     if (this.failure) return;
     this.size += data.byteLength;
-    if (this.size > this.limit) {
-      this.failure = new BlobVerificationError(
-        `${this.label}: uncompressed layer is larger than the limit of ${this.limit} bytes`,
-      );
+    const refused =
+      this.meter?.(data.byteLength) ??
+      (this.size > this.limit
+        ? new ResourceExhaustedError(
+            `${this.label}: uncompressed layer is larger than the limit of ${this.limit} bytes`,
+          )
+        : undefined);
+    if (refused) {
+      this.failure = refused;
       this.gunzip?.destroy();
       return;
     }

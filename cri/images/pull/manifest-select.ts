@@ -6,7 +6,7 @@ import { sha256Digest } from "../digest.js";
 import { isIndexMediaType, isManifestMediaType, MediaType } from "../media-types.js";
 import { parseDescriptor, platformMatches, type Descriptor, type JsonObject } from "../oci-layout.js";
 import { formatPlatform, type Platform } from "../platform.js";
-import { BlobVerificationError } from "./blob-download.js";
+import { BlobVerificationError, DigestMismatchError } from "./blob-download.js";
 import type { FetchedManifest } from "./registry-client.js";
 
 const SCHEMA1_TYPES = new Set([
@@ -36,7 +36,7 @@ export function acceptManifest(
   const { bytes } = fetched;
   const digest = sha256Digest(bytes);
   if (expected.digest !== undefined && digest !== expected.digest) {
-    throw new BlobVerificationError(`${label}: content has digest ${digest}, expected ${expected.digest}`);
+    throw new DigestMismatchError(`${label}: content has digest ${digest}, expected ${expected.digest}`);
   }
   if (expected.size !== undefined && bytes.byteLength !== expected.size) {
     throw new BlobVerificationError(

@@ -13,6 +13,7 @@ import type { AuthConfig } from "../../api/generated/api.js";
 import { systemClock, type Clock } from "../../../common/clock.js";
 import {
   BerthError,
+  DataLossError,
   DeadlineExceededError,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -22,13 +23,21 @@ import {
 } from "../../../common/errors.js";
 import type { Logger } from "../../../common/logger.js";
 import { isSha256Digest, sha256Digest } from "../digest.js";
+import {
+  checkLayerCount,
+  freeBytesOf,
+  ImageSizeBudget,
+  imageLimitsOf,
+  type ImageLimits,
+  type LayerSizeMeter,
+} from "../image-limits.js";
 import type { ImageRecord } from "../image-record.js";
 import { parseJsonObject, type Descriptor, type JsonObject } from "../oci-layout.js";
 import { platformMismatch, type Platform } from "../platform.js";
 import { formatReference, normalizeReference, repositoryName, type ImageReference } from "../reference.js";
 import { diffIdsOf, parseImageManifest, type ImageStore } from "../store.js";
 import type { AuthChallenge } from "./auth-challenge.js";
-import { BlobVerificationError, downloadBlob } from "./blob-download.js";
+import { BlobVerificationError, DigestMismatchError, downloadBlob } from "./blob-download.js";
 import { chainLookups, criAuthLookup, describeCredentials, dockerConfigLookup } from "./credentials.js";
 import { RegistryHosts, type HostCapability, type RegistryEndpoint } from "./hosts-config.js";
 import { BodyTooLargeError, HttpTransport, readBody } from "./http-transport.js";
@@ -42,7 +51,6 @@ import { DEFAULT_RETRY_POLICY, realSleep, withRetries, type RetryPolicy, type Sl
 export const DEFAULT_MAX_CONCURRENT_DOWNLOADS = 3;
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_MAX_LAYER_UNCOMPRESSED_BYTES = 32 * 1024 ** 3;
 const MAX_INDEX_DEPTH = 4;
 /** Byte counts of a download are reported at most this often; state changes always. */
 const PROGRESS_INTERVAL_MS = 100;
@@ -59,7 +67,10 @@ export interface ImagePullerOptions {
   maxConcurrentDownloads?: number;
   maxManifestBytes?: number;
   maxConfigBytes?: number;
-  /** A layer inflating past this fails the pull while it downloads. */
+  /** Layer count and size bounds; the store's by default. A layer or image inflating past them
+   * fails the pull while it downloads. */
+  limits?: Partial<ImageLimits>;
+  /** Shorthand for limits.maxLayerUncompressedBytes. */
   maxLayerUncompressedBytes?: number;
   retry?: Partial<RetryPolicy>;
   /** A connection silent this long fails its request (and is retried). */
@@ -113,7 +124,7 @@ export class ImagePuller {
   private readonly maxConcurrentDownloads: number;
   private readonly maxManifestBytes: number;
   private readonly maxConfigBytes: number;
-  private readonly maxLayerUncompressedBytes: number;
+  private readonly limits: ImageLimits;
   private readonly retry: RetrySettings;
   private readonly idleTimeoutMs: number | undefined;
   private readonly userAgent: string;
@@ -139,7 +150,13 @@ export class ImagePuller {
     );
     this.maxManifestBytes = opts.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
     this.maxConfigBytes = opts.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
-    this.maxLayerUncompressedBytes = opts.maxLayerUncompressedBytes ?? DEFAULT_MAX_LAYER_UNCOMPRESSED_BYTES;
+    this.limits = imageLimitsOf({
+      ...opts.store.limits,
+      ...opts.limits,
+      ...(opts.maxLayerUncompressedBytes !== undefined
+        ? { maxLayerUncompressedBytes: opts.maxLayerUncompressedBytes }
+        : {}),
+    });
     this.clock = opts.clock ?? systemClock;
     this.retry = {
       policy: { ...DEFAULT_RETRY_POLICY, ...opts.retry },
@@ -184,7 +201,12 @@ export class ImagePuller {
       );
       return result;
     } catch (err) {
-      if (opts.signal?.aborted) throw new DeadlineExceededError(`pull of ${reference} was cancelled`);
+      if (opts.signal?.aborted) {
+        // The caller's deadline passed or it gave up: its signal's reason says which.
+        const reason: unknown = opts.signal.reason;
+        const why = reason instanceof BerthError ? reason.message : "cancelled";
+        throw new DeadlineExceededError(`pull of ${reference} stopped: ${why}`);
+      }
       throw err;
     } finally {
       opts.signal?.removeEventListener("abort", onAbort);
@@ -220,6 +242,7 @@ export class ImagePuller {
     }
     const label = `manifest ${manifest.descriptor.digest}`;
     const { config: configDesc, layers } = parseImageManifest(manifest.json, label);
+    checkLayerCount(layers.length, this.limits, reference);
     const configBytes = await session.fetchConfig(configDesc);
     const config = parseJsonObject(configBytes, `${label} config`);
     const diffIds = diffIdsOf(config, layers.length, `${label} config`);
@@ -241,7 +264,8 @@ export class ImagePuller {
     ]);
     let stored = false;
     try {
-      const stats = await this.obtainLayers(session, layers, diffIds, onProgress, controller);
+      const budget = await this.sizeBudget(reference, layers, diffIds);
+      const stats = await this.obtainLayers(session, layers, diffIds, budget, onProgress, controller);
       const image = await this.store.addVerifiedImage({
         manifest: { descriptor: manifest.descriptor, bytes: manifest.bytes },
         config: { descriptor: configDesc, bytes: configBytes },
@@ -263,6 +287,20 @@ export class ImagePuller {
     }
   }
 
+  /** The size budget of the layers this pull must fetch: refused up front when their blobs
+   * alone would not fit in the image filesystem's free space. */
+  private async sizeBudget(
+    reference: string,
+    layers: Descriptor[],
+    diffIds: string[],
+  ): Promise<ImageSizeBudget> {
+    let missing = 0;
+    for (const [i, desc] of layers.entries()) {
+      if (!(await this.store.hasLayer(diffIds[i]!))) missing += desc.size;
+    }
+    return new ImageSizeBudget(this.limits, reference, await freeBytesOf(this.store.root), missing);
+  }
+
   private checkPlatform(config: JsonObject, reference: string): void {
     const mismatch = platformMismatch(config, this.platform);
     if (mismatch) throw new InvalidArgumentError("image", `${reference} is for ${mismatch}`);
@@ -274,6 +312,7 @@ export class ImagePuller {
     session: PullSession,
     layers: Descriptor[],
     diffIds: string[],
+    budget: ImageSizeBudget,
     onProgress: PullProgressListener | undefined,
     controller: AbortController,
   ): Promise<PullStats> {
@@ -284,7 +323,16 @@ export class ImagePuller {
     const results = await Promise.allSettled(
       layers.map(async (desc, i) => {
         try {
-          const fetched = await this.obtainLayer(session, desc, diffIds[i]!, i, reporters[i]!, limiter);
+          const meters = budget.layer(desc.size, `layer ${i} (${desc.digest})`);
+          const fetched = await this.obtainLayer(
+            session,
+            desc,
+            diffIds[i]!,
+            i,
+            reporters[i]!,
+            limiter,
+            meters,
+          );
           if (fetched) {
             stats.layersFetched++;
             stats.bytesFetched += desc.size;
@@ -329,6 +377,7 @@ export class ImagePuller {
     index: number,
     report: LayerReport,
     limiter: Limiter,
+    meters: () => LayerSizeMeter,
   ): Promise<boolean> {
     if (await this.store.hasLayer(diffId)) {
       report("already-exists", desc.size);
@@ -346,11 +395,11 @@ export class ImagePuller {
       } finally {
         shared.watchers.delete(report);
       }
-      return this.obtainLayer(session, desc, diffId, index, report, limiter);
+      return this.obtainLayer(session, desc, diffId, index, report, limiter, meters);
     }
     const watchers = new Set<LayerReport>([report]);
     const broadcast: LayerReport = (state, done) => watchers.forEach((w) => w(state, done));
-    const promise = this.fetchLayer(session, desc, diffId, index, broadcast, limiter);
+    const promise = this.fetchLayer(session, desc, diffId, index, broadcast, limiter, meters);
     const entry: SharedLayer = { promise, watchers };
     this.inFlight.set(desc.digest, entry);
     try {
@@ -368,13 +417,19 @@ export class ImagePuller {
     index: number,
     report: LayerReport,
     limiter: Limiter,
+    meters: () => LayerSizeMeter,
   ): Promise<void> {
     const field = `layer ${index} (${desc.digest})`;
     let file: string | undefined;
     if (!(await this.store.hasBlob(desc.digest))) {
       file = await limiter.run(() =>
-        session.downloadLayer(desc, diffId, field, this.maxLayerUncompressedBytes, (received) =>
-          report(received >= desc.size ? "verifying" : "downloading", received),
+        session.downloadLayer(
+          desc,
+          diffId,
+          field,
+          this.limits.maxLayerUncompressedBytes,
+          meters,
+          (received) => report(received >= desc.size ? "verifying" : "downloading", received),
         ),
       );
     }
@@ -520,7 +575,7 @@ class PullSession {
           }
           const actual = sha256Digest(bytes);
           if (actual !== desc.digest) {
-            throw new BlobVerificationError(`${what}: content has digest ${actual}, expected ${desc.digest}`);
+            throw new DigestMismatchError(`${what}: content has digest ${actual}, expected ${desc.digest}`);
           }
           return bytes;
         }),
@@ -533,6 +588,8 @@ class PullSession {
     diffId: string,
     label: string,
     maxUncompressedBytes: number,
+    /** A fresh meter for each attempt. */
+    meters: () => LayerSizeMeter,
     onBytes: (received: number) => void,
   ): Promise<string> {
     return this.acrossEndpoints(
@@ -554,7 +611,7 @@ class PullSession {
             descriptor: desc,
             destPath,
             label: `${label} from ${client.endpoint.host}`,
-            layer: { diffId, maxUncompressedBytes },
+            layer: { diffId, maxUncompressedBytes, meter: meters() },
             onBytes,
             signal: this.signal,
           });
@@ -618,6 +675,8 @@ class PullSession {
     }
     const detail = failures.map((f) => f.message).join("; ");
     if (failures.every((f) => f.kind === "not-found")) throw notFound();
+    // Bytes that do not hash to the digest asked for were corrupted or tampered with.
+    if (failures.some((f) => f instanceof DigestMismatchError)) throw new DataLossError(`${what}: ${detail}`);
     if (failures.every((f) => f.kind === "unreachable" || f.kind === "transient")) {
       throw new UnavailableError(`${what}: ${detail}`);
     }

@@ -1,7 +1,7 @@
 // `berth explain` end to end: the real agent process runs a pod whose liveness probe always
 // fails, one whose container exits 1 again and again, and a healthy one; the real `berth`
 // binary must name the liveness failure and the crash loop (with its exit code and last log
-// lines) and exit 3, and exit 0 for the healthy pod.
+// lines) and exit 3, print the crash loop's timeline, and exit 0 for the healthy pod.
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -169,6 +169,65 @@ describe("berth explain", () => {
     expect(out.stdout).toContain("| starting up\n");
     // Both streams, in the order written (execa drops the output's final newline).
     expect(out.stdout).toMatch(/\| starting up\n\s+\| missing config file$/);
+  });
+
+  it("prints the timeline of a pod that restarted, oldest first, with ages, RFC 3339 times and the evidence", async () => {
+    await waitForPod(
+      "crasher",
+      "two restarts",
+      (p) => (p.status.containerStatuses[0]?.restartCount ?? 0) >= 2,
+    );
+    const out = await berth("explain", "crasher", "--timeline");
+    expect(out.exitCode, out.stderr).toBe(3);
+    const lines = out.stdout.split("\n");
+    expect(lines[0]).toBe("pod default/crasher timeline:");
+    expect(lines[1]).toMatch(/^AGE\s+CONTAINER\s+WHAT\s+DETAILS$/);
+    const rows = lines.slice(2).map((l) => {
+      const m = /^(\S+)\s+(\S+)\s+(\S+)\s+(.*)$/.exec(l);
+      if (!m) throw new Error(`not a timeline row: ${l}`);
+      return { age: m[1]!, container: m[2]!, what: m[3]!, details: m[4]! };
+    });
+    for (const r of rows) expect(r.age).toMatch(/^\d+(s|m\d*s?)$/);
+    const whats = rows.map((r) => r.what);
+    // What happened, in the order it happened: the events keep only the latest of repeated
+    // starts, the statuses the last runs (restarts 1 and more here) with their exits.
+    const order = ["Scheduled", "Restarted", "Exited"].map((w) => whats.indexOf(w));
+    expect(
+      order.every((i) => i >= 0),
+      whats.join(" "),
+    ).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const exits = rows.filter((r) => r.what === "Exited");
+    expect(exits.length).toBeGreaterThanOrEqual(1);
+    for (const e of exits) {
+      expect(e.container).toBe("app");
+      expect(e.details).toMatch(/^exit code 1 \(Error\)/);
+    }
+    expect(rows.find((r) => r.what === "Restarted")?.details).toMatch(/^restart \d+$/);
+    expect(rows.some((r) => r.what === "BackOff" && r.container === "app")).toBe(true);
+
+    const wide = await berth("explain", "crasher", "--timeline", "-o", "wide");
+    expect(wide.exitCode, wide.stderr).toBe(3);
+    const times = wide.stdout
+      .split("\n")
+      .slice(2)
+      .map((l) => l.split(/\s+/)[0]!);
+    for (const t of times) expect(t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    // Oldest first, to the second (status times are whole seconds, event times finer).
+    const seconds = times.map((t) => Math.floor(Date.parse(t) / 1000));
+    expect(
+      [...seconds].sort((a, b) => a - b),
+      wide.stdout,
+    ).toEqual(seconds);
+
+    const json = await berth("explain", "crasher", "--timeline", "-o", "json");
+    const timeline = JSON.parse(json.stdout) as {
+      pod: { name: string };
+      entries: { time: string; what: string; container?: string; details: string }[];
+    };
+    expect(timeline.pod.name).toBe("crasher");
+    expect(timeline.entries.map((e) => e.what)).toEqual(whats);
+    expect(timeline.entries.find((e) => e.what === "Exited")?.time).toMatch(/Z$/);
   });
 
   it("finds nothing wrong with a healthy pod, and exits 0", async () => {

@@ -143,9 +143,7 @@ describe("bad input gets a clear status and leaves nothing behind", () => {
   });
 
   it("RPCs berth does not implement answer UNIMPLEMENTED", async () => {
-    const err = await grpcError(
-      h.cri.runtime.checkpointContainer({ containerId: "x", location: "/tmp/x", timeout: 0n }),
-    );
+    const err = await grpcError(h.cri.runtime.updatePodSandboxResources({ podSandboxId: podSandboxId }));
     expect(err.code).toBe(status.UNIMPLEMENTED);
   });
 });

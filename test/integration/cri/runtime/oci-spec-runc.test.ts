@@ -16,7 +16,12 @@ import {
   SecurityProfile_ProfileType,
 } from "../../../../cri/api/generated/api.js";
 import { CAPABILITY_NAMES, readHostLimits, type HostLimits } from "../../../../cri/runtime/host-limits.js";
-import { buildContainerSpec, buildInfraSpec, type SandboxContext } from "../../../../cri/runtime/oci-spec.js";
+import {
+  buildContainerSpec,
+  buildInfraSpec,
+  infraSeccomp,
+  type SandboxContext,
+} from "../../../../cri/runtime/oci-spec.js";
 import type { Spec } from "../../../../cri/runtime/oci-types.js";
 
 const PROBE_SCRIPT = [
@@ -190,6 +195,7 @@ describe("specs run by runc", () => {
       cgroupsPath: `${cgroupParent}/infra`,
       host,
       args: ["/bin/busybox", "sleep", "600"],
+      seccomp: await infraSeccomp(sandboxConfig, host),
     });
     const infraBundle = await makeBundle("infra", infraSpec);
     started.push("infra");

@@ -1,6 +1,7 @@
 // An in-memory CRI runtime for unit tests of the pod layer: it keeps sandboxes and
 // containers as records, records every call, and lets a test make containers exit or calls fail.
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { NotFoundError, RuntimeFailureError } from "../../../../common/errors.js";
 import {
   ContainerState,
@@ -249,7 +250,8 @@ export class FakeRuntime {
           labels: c.config.labels,
           annotations: c.config.annotations,
           mounts: c.config.mounts,
-          logPath: "",
+          // Where a runtime puts the log: the sandbox's log directory joined with the container's path.
+          logPath: logPathOf(this.sandboxes.get(c.sandboxId)?.config.logDirectory, c.config.logPath),
           imageId: "sha256:img",
           stopSignal: 0,
         };
@@ -276,4 +278,8 @@ export class FakeRuntime {
     };
     return inProcessClients({ runtimeService, imageService });
   }
+}
+
+function logPathOf(logDirectory: string | undefined, logPath: string): string {
+  return logDirectory && logPath ? join(logDirectory, logPath) : "";
 }

@@ -1,7 +1,7 @@
 // The PodManager and its workers over an in-memory runtime, on a manual clock: what the CRI
 // is asked for, restart decisions and backoff, spec changes, image failures, deletion and
 // the restore of applied specs after a restart.
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -209,6 +209,11 @@ describe("PodManager on a fake runtime", () => {
     fake.exit(fake.running("app")[0]!.id, 1);
     await cycle(manager);
     expect(app(manager.get("default", "crash"))?.restartCount).toBe(1);
+    // The first attempt's log, with the generations rotation left beside it.
+    const logDir = join(dir, "logs", "default_crash_uid-crash", "app");
+    await mkdir(logDir, { recursive: true });
+    for (const name of ["0.log", "0.log.20260301-120000.gz", "0.log.20260301-120010", "1.log"])
+      await writeFile(join(logDir, name), "x");
     // Second failure within the 10 s backoff: the container waits.
     fake.exit(fake.running("app")[0]!.id, 2);
     await cycle(manager);
@@ -241,6 +246,8 @@ describe("PodManager on a fake runtime", () => {
     const instances = [...fake.containers.values()];
     expect(instances.filter((c) => c.state === ContainerState.CONTAINER_RUNNING)).toHaveLength(1);
     expect(instances.filter((c) => c.state === ContainerState.CONTAINER_EXITED)).toHaveLength(1);
+    // A removed instance's log goes with every rotated generation of it.
+    expect(await readdir(logDir)).toEqual([]);
   });
 
   it("follows restartPolicy OnFailure: a success finishes the pod, a failure restarts", async () => {

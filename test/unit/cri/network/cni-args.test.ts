@@ -59,6 +59,17 @@ describe("port mappings", () => {
     const mapping = { hostPort: 1, containerPort: 2, protocol: "tcp" as const, hostIP: "" };
     expect(podCapabilityArgs([mapping])).toEqual({ portMappings: [mapping] });
   });
+
+  it("offers the node's pod CIDRs as the ipRanges capability, one range set each", () => {
+    expect(podCapabilityArgs([], ["10.244.1.0/24", "fd00:1::/64"])).toEqual({
+      ipRanges: [[{ subnet: "10.244.1.0/24" }], [{ subnet: "fd00:1::/64" }]],
+    });
+    const bridge = { type: "bridge", capabilities: { ipRanges: true } };
+    expect(runtimeConfigFor(bridge, podCapabilityArgs([], ["10.244.1.0/24"]))).toEqual({
+      ipRanges: [[{ subnet: "10.244.1.0/24" }]],
+    });
+    expect(runtimeConfigFor({ type: "bridge" }, podCapabilityArgs([], ["10.244.1.0/24"]))).toBeUndefined();
+  });
 });
 
 describe("runtimeConfig", () => {

@@ -11,6 +11,7 @@ import {
   missingPlugins,
   parseNetworkConfig,
   pluginTypesOf,
+  rewriteDefaultConfig,
   writeDefaultConfig,
 } from "../../../../cri/network/cni-config.js";
 import { installFakePlugins } from "./fake-plugins.js";
@@ -238,5 +239,29 @@ describe("the default network", () => {
     await writeFile(join(confDir, "50-mine.conf"), "{ broken");
     expect(await writeDefaultConfig(confDir, { ipamDataDir: "/d" }, [plugins])).toBeUndefined();
     expect(await readFile(join(confDir, "50-mine.conf"), "utf8")).toBe("{ broken");
+  });
+
+  it("is rewritten for a new subnet, keeping its version; an operator's own network never is", async () => {
+    const confDir = join(dir, "net.d");
+    await mkdir(confDir);
+    const path = join(confDir, "10-berth.conflist");
+    await writeFile(path, JSON.stringify(defaultNetworkConfig({ ipamDataDir: "/d" }, "0.4.0")));
+    expect(await rewriteDefaultConfig(confDir, { ipamDataDir: "/d", subnet: "10.244.3.0/24" })).toBe(path);
+    const config = JSON.parse(await readFile(path, "utf8")) as {
+      cniVersion: string;
+      plugins: { ipam?: { subnet: string } }[];
+    };
+    expect(config.cniVersion).toBe("0.4.0");
+    expect(config.plugins[0]?.ipam?.subnet).toBe("10.244.3.0/24");
+
+    const mine = list("mine");
+    await writeFile(path, mine);
+    expect(
+      await rewriteDefaultConfig(confDir, { ipamDataDir: "/d", subnet: "10.244.3.0/24" }),
+    ).toBeUndefined();
+    expect(await readFile(path, "utf8")).toBe(mine);
+    await expect(rewriteDefaultConfig(confDir, { ipamDataDir: "/d", subnet: "fd00::/64" })).rejects.toThrow(
+      /subnet/,
+    );
   });
 });

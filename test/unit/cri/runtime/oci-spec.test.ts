@@ -21,6 +21,7 @@ import {
   DEFAULT_READONLY_PATHS,
   buildContainerSpec,
   buildInfraSpec,
+  infraSeccomp,
   clampOomScoreAdj,
   containerCapabilities,
   mergeArgs,
@@ -527,15 +528,37 @@ describe("mounts", () => {
     expect(spec.mounts?.find((m) => m.destination === "/sys/fs/cgroup")?.options).toContain("rw");
   });
 
-  it("rejects recursive read-only mounts, which runc 1.1 cannot make", async () => {
-    const field = await fieldOf(
-      build({
-        mounts: [
-          { containerPath: "/data", hostPath: join(base, "data"), readonly: true, recursiveReadOnly: true },
-        ],
-      }),
+  const rroMount = () => ({
+    containerPath: "/data",
+    hostPath: join(base, "data"),
+    readonly: true,
+    recursiveReadOnly: true,
+  });
+
+  it("recursive read-only mounts get runc's rro option where the host supports them", async () => {
+    const spec = await build(
+      { mounts: [rroMount()] },
+      { host: { ...HOST, recursiveReadOnlyMounts: { supported: true, reason: "" } } },
     );
-    expect(field).toBe("config.mounts[0].recursive_read_only");
+    expect(spec.mounts?.find((m) => m.destination === "/data")?.options).toEqual([
+      "rbind",
+      "rprivate",
+      "ro",
+      "rro",
+    ]);
+  });
+
+  it("rejects recursive read-only mounts where the host cannot make them, saying why", async () => {
+    const unsupported = {
+      ...HOST,
+      recursiveReadOnlyMounts: { supported: false, reason: "kernel 5.10 is too old" },
+    };
+    const err = await build({ mounts: [rroMount()] }, { host: unsupported }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).field).toBe("config.mounts[0].recursive_read_only");
+    expect((err as Error).message).toContain("kernel 5.10 is too old");
+    // Unprobed counts as unsupported.
+    expect(await fieldOf(build({ mounts: [rroMount()] }))).toBe("config.mounts[0].recursive_read_only");
   });
 });
 
@@ -806,20 +829,22 @@ describe("annotations and the rest", () => {
 
 describe("buildInfraSpec", () => {
   // netnsPath null: host network (a default parameter would swallow an explicit undefined).
-  const infra = (partial: SandboxPartial = {}, netnsPath: string | null = "/run/berth/netns/sb-1") =>
-    buildInfraSpec({
+  const infra = async (partial: SandboxPartial = {}, netnsPath: string | null = "/run/berth/netns/sb-1") => {
+    const config = sandboxConfig(partial);
+    return buildInfraSpec({
       sandboxId: "sb-1",
-      config: sandboxConfig(partial),
+      config,
       netnsPath: netnsPath ?? undefined,
       rootfsPath: "/var/lib/berth/infra/rootfs",
       cgroupsPath: "/berth/pods/burstable/pod-uid/sb-1",
       host: HOST,
       args: ["/pause"],
-      arch: "x64",
+      seccomp: await infraSeccomp(config, HOST, "x64"),
     });
+  };
 
-  it("a minimal, read-only, unprivileged process", () => {
-    const spec = infra({ annotations: { note: "x" } });
+  it("a minimal, read-only, unprivileged process", async () => {
+    const spec = await infra({ annotations: { note: "x" } });
     expect(spec.process).toMatchObject({
       args: ["/pause"],
       user: { uid: 0, gid: 0, additionalGids: [0] },
@@ -851,7 +876,7 @@ describe("buildInfraSpec", () => {
     });
   });
 
-  it("keeps oom_score_adj near the bottom when the host allows it", () => {
+  it("keeps oom_score_adj near the bottom when the host allows it", async () => {
     const spec = buildInfraSpec({
       sandboxId: "s",
       config: sandboxConfig(),
@@ -859,6 +884,7 @@ describe("buildInfraSpec", () => {
       cgroupsPath: "c",
       host: { ...HOST, minOomScoreAdj: -1000 },
       args: ["/pause"],
+      seccomp: undefined,
     });
     expect(spec.process?.oomScoreAdj).toBe(-998);
   });
@@ -881,8 +907,8 @@ describe("buildInfraSpec", () => {
       ["host ipc", { ipc: NamespaceMode.NODE }, true, ["mount", "network", "uts", "pid", "cgroup"]],
       ["host network", { network: NamespaceMode.NODE }, false, ["mount", "ipc", "pid", "cgroup"]],
     ],
-  )("namespaces: %s", (_label, namespaceOptions, ownNetwork, expected) => {
-    const spec = infra(
+  )("namespaces: %s", async (_label, namespaceOptions, ownNetwork, expected) => {
+    const spec = await infra(
       { linux: { securityContext: { namespaceOptions } } },
       ownNetwork ? "/run/berth/netns/sb-1" : null,
     );
@@ -894,8 +920,8 @@ describe("buildInfraSpec", () => {
     expect(spec.hostname).toBe(ownNetwork ? "web-0" : undefined);
   });
 
-  it("runs as the sandbox's run_as_user / run_as_group when given", () => {
-    const spec = infra({
+  it("runs as the sandbox's run_as_user / run_as_group when given", async () => {
+    const spec = await infra({
       linux: {
         securityContext: {
           runAsUser: { value: 65535n },
@@ -907,8 +933,8 @@ describe("buildInfraSpec", () => {
     expect(spec.process?.user).toEqual({ uid: 65535, gid: 65534, additionalGids: [65534, 5] });
   });
 
-  it("applies the sandbox's seccomp profile and sysctls", () => {
-    const spec = infra({
+  it("applies the sandbox's seccomp profile and sysctls", async () => {
+    const spec = await infra({
       linux: {
         sysctls: { "kernel.shm_rmid_forced": "1" },
         securityContext: {
@@ -922,8 +948,8 @@ describe("buildInfraSpec", () => {
     expect(spec.linux?.sysctl).toEqual({ "kernel.shm_rmid_forced": "1" });
   });
 
-  it("a missing Localhost seccomp file names the field", () => {
-    expect(() =>
+  it("a missing Localhost seccomp file names the field", async () => {
+    await expect(
       infra({
         linux: {
           securityContext: {
@@ -934,6 +960,6 @@ describe("buildInfraSpec", () => {
           },
         },
       }),
-    ).toThrow(/config.linux.security_context.seccomp.localhost_ref/);
+    ).rejects.toThrow(/config.linux.security_context.seccomp.localhost_ref/);
   });
 });

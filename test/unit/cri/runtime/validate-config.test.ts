@@ -392,8 +392,18 @@ describe("validateContainerConfig", () => {
       "config.mounts[0].recursive_read_only",
     ],
     [
-      "recursive read-only on runc 1.1",
-      { mounts: [{ containerPath: "/data", hostPath: "/srv", recursiveReadOnly: true, readonly: true }] },
+      "recursive read-only with non-private propagation",
+      {
+        mounts: [
+          {
+            containerPath: "/data",
+            hostPath: "/srv",
+            recursiveReadOnly: true,
+            readonly: true,
+            propagation: MountPropagation.PROPAGATION_HOST_TO_CONTAINER,
+          },
+        ],
+      },
       "config.mounts[0].recursive_read_only",
     ],
     [

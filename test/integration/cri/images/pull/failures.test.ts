@@ -6,7 +6,13 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvalidArgumentError, RuntimeFailureError, UnavailableError } from "../../../../../common/errors.js";
+import {
+  DataLossError,
+  InvalidArgumentError,
+  ResourceExhaustedError,
+  RuntimeFailureError,
+  UnavailableError,
+} from "../../../../../common/errors.js";
 import { silentLogger } from "../../../../../common/logger.js";
 import { ImagePuller, type ImagePullerOptions } from "../../../../../cri/images/pull/puller.js";
 import { ImageStore } from "../../../../../cri/images/store.js";
@@ -119,7 +125,7 @@ describe("content that is not what it claims", () => {
     const tampered = image.layerDigests[0]!;
     const host = await viaProxy({ tamper: (path) => path.endsWith(`/blobs/${tampered}`) });
     const err = await failure(puller!.pull(`${host}/fail/app:v1`));
-    expect(err).toBeInstanceOf(RuntimeFailureError);
+    expect(err).toBeInstanceOf(DataLossError);
     expect(err.message).toContain(`content has digest`);
     expect(err.message).toContain(`expected ${tampered}`);
     // A mismatch is not retried: the same bytes would come again.
@@ -142,7 +148,8 @@ describe("content that is not what it claims", () => {
   it("stops a layer that inflates past the limit while it downloads", async () => {
     const host = await viaProxy({}, { maxLayerUncompressedBytes: 256 * 1024 });
     const err = await failure(puller!.pull(`${host}/fail/app:v1`));
-    expect(err).toBeInstanceOf(RuntimeFailureError);
+    expect(err).toBeInstanceOf(ResourceExhaustedError);
+    expect(err.message).toContain(`${host}/fail/app:v1`);
     expect(err.message).toMatch(/uncompressed layer is larger than the limit of 262144 bytes/);
     await expectStoreEmpty();
   });
