@@ -17,6 +17,7 @@ import { validateNodeServicesConfig } from "./node/services-config.js";
 import { defaultContainerLogConfig, parseContainerLogConfig } from "./logs/rotation-policy.js";
 import { defaultReporterConfig, type ReporterConfig } from "./reporter/config.js";
 // --- end node status, eviction, reporter ---
+import { DEFAULT_SOCKET } from "./default-socket.js";
 
 export interface AgentConfig {
   /** gRPC socket for CRI and berth.v1 (root only). */
@@ -91,7 +92,7 @@ export const DEFAULT_CONFIG_PATH = "/etc/berth/config.yaml";
 
 export function defaultConfig(): AgentConfig {
   return {
-    socket: "/run/berth/berth.sock",
+    socket: DEFAULT_SOCKET,
     stateDir: "/var/lib/berth",
     runDir: "/run/berth",
     cgroupRoot: "/berth",

@@ -14,7 +14,7 @@ import { validatePod } from "../agent/podspec/parse.js";
 import type { PodSpec } from "../agent/podspec/types.js";
 import { PodManager } from "../agent/pods/pod-manager.js";
 import { inProcessClients } from "../agent/runtime-client.js";
-import { startHarness, type Harness } from "../test/helpers/runtime-harness.js";
+import { startHarness, type Harness } from "../harness/runtime-harness.js";
 import { percentile } from "./stats-util.js";
 
 interface Scenario {

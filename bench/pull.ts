@@ -11,14 +11,14 @@ import { join } from "node:path";
 import { silentLogger } from "../common/logger.js";
 import { ImagePuller } from "../cri/images/pull/puller.js";
 import { ImageStore } from "../cri/images/store.js";
-import { buildBusyboxImage } from "../test/helpers/oci-image.js";
+import { buildBusyboxImage } from "../harness/oci-image.js";
 import {
   insecureHostsToml,
   pushLayout,
   skopeoPull,
   startRegistry,
   writeHostsToml,
-} from "../test/helpers/registry-harness.js";
+} from "../harness/registry-harness.js";
 import { percentile, printTable, timeMs } from "./stats-util.js";
 
 const RUNS = Number(process.env.BENCH_PULL_RUNS ?? 5);

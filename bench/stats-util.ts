@@ -28,3 +28,16 @@ export function printTable(
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
   for (const line of [header, ...lines]) console.log(line.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  "));
 }
+
+/** A whole-number count from the environment (counts make quick runs possible). */
+export function envCount(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number >= 1`);
+  return value;
+}
+
+/** Aligned columns, header first. */
+export function printColumns(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  for (const line of [header, ...rows]) console.log(line.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  "));
+}

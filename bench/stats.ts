@@ -7,8 +7,8 @@ import { pathToFileURL } from "node:url";
 import { createAgentMetrics } from "../agent/http/metrics.js";
 import { buildSummary } from "../agent/http/summary.js";
 import type { PodSandboxConfig } from "../cri/api/generated/api.js";
-import { containerConfig } from "../test/helpers/cri-fixtures.js";
-import { sandboxConfig, startHarness, type Harness } from "../test/helpers/runtime-harness.js";
+import { containerConfig } from "../harness/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../harness/runtime-harness.js";
 import { printTable, timeMs } from "./stats-util.js";
 
 const PODS = 4;

@@ -9,9 +9,9 @@ import {
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { RuntimeFailureError } from "../common/errors.js";
+import { MAX_MESSAGE_BYTES } from "./grpc-target.js";
 
-/** The kubelet's CRI client allows 16 MiB messages; so do we. */
-export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export { MAX_MESSAGE_BYTES };
 
 export interface ServiceBinding {
   definition: ServiceDefinition;

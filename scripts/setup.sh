@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 # Packages berth runs with (runc, conmon, CNI plugins, busybox for the infra process, criu
 # for CheckpointContainer),
 # builds with (protoc) and tests with (skopeo, a registry, prometheus, kubectl for protocol
-# interop, qemu with a stock kernel for the cgroup v2 VM tests, and gcc with libc6-dev for
-# a static setuid test program).
+# interop, containerd as the benchmark baseline and the remote-runtime tests, qemu with a
+# stock kernel for the cgroup v2 VM tests, and gcc with libc6-dev for a static setuid test
+# program).
 apt_packages=(
   runc conmon containernetworking-plugins busybox-static criu
   iproute2 iptables util-linux mount kmod ca-certificates attr coreutils
   protobuf-compiler skopeo docker-registry apache2-utils prometheus kubectl
-  qemu-system-x86 linux-image-amd64 xz-utils gcc libc6-dev
+  qemu-system-x86 linux-image-amd64 xz-utils containerd gcc libc6-dev
 )
 
 missing=()

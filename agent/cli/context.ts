@@ -1,6 +1,7 @@
-// What every CLI command shares: the endpoint flag and a connected CRI client.
+// What every CLI command shares: the endpoint flag and a connected CRI client (whose
+// generated code is loaded only by the commands that call the CRI).
 import type { Command } from "commander";
-import { connectCri, type CriClients } from "../../cri/grpc-client.js";
+import type { CriClients } from "../../cri/grpc-client.js";
 
 export interface CliContext {
   /** The agent socket named by --endpoint (or BERTH_SOCKET, or the default). */
@@ -14,6 +15,7 @@ export function cliContext(program: Command): CliContext {
   return {
     endpoint,
     async withCri(work) {
+      const { connectCri } = await import("../../cri/grpc-client.js");
       const cri = connectCri(endpoint(), 30_000);
       try {
         await work(cri);

@@ -1,5 +1,14 @@
 // Rendering for the CLI: aligned tables for people, JSON or YAML for scripts.
-import { stringify as toYaml } from "yaml";
+import { createRequire } from "node:module";
+
+type YamlModule = typeof import("yaml");
+let yamlModule: YamlModule | undefined;
+
+/** YAML is loaded on the first `-o yaml`, not at every CLI start. */
+function toYaml(value: unknown): string {
+  yamlModule ??= createRequire(import.meta.url)("yaml") as YamlModule;
+  return yamlModule.stringify(value);
+}
 
 export type OutputFormat = "table" | "wide" | "json" | "yaml";
 

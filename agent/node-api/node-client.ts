@@ -16,7 +16,7 @@ import {
   type WatchPodsRequest,
   type WatchPodsResponse,
 } from "../api/generated/berth.js";
-import { clientOptions, streamToIterable, unixTarget } from "../../cri/grpc-client.js";
+import { clientOptions, streamToIterable, unixTarget } from "../../cri/grpc-target.js";
 
 export interface NodeApi {
   applyPod(req: ApplyPodRequest): Promise<ApplyPodResponse>;

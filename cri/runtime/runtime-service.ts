@@ -34,9 +34,10 @@ import {
   validatePortForwardRequest,
 } from "../streaming/validate.js";
 // --- end streaming ---
+import { BERTH_VERSION } from "../../common/version.js";
 
 export const RUNTIME_NAME = "berth";
-export const RUNTIME_VERSION = "0.1.0";
+export const RUNTIME_VERSION = BERTH_VERSION;
 export const CRI_API_VERSION = "v1";
 
 /** The longest a timer can wait (2^31 - 1 ms), in whole seconds: the bound of every CRI timeout. */

@@ -9,7 +9,7 @@ import { execa } from "execa";
 import { detectHostLayout } from "../../cgroups/detect.js";
 import { CgroupManager } from "../../cgroups/manager.js";
 import { distinctDirs, namedHierarchyDirs } from "../../cgroups/paths.js";
-import type { AgentDirs } from "../helpers/agent-process.js";
+import type { AgentDirs } from "../../harness/agent-process.js";
 
 export interface CensusScope {
   /** The test's temp root: every dir of the agent lives below it. */

@@ -20,14 +20,14 @@ import {
 } from "../../cri/api/generated/api.js";
 import { ImageStore } from "../../cri/images/store.js";
 import { silentLogger } from "../../common/logger.js";
-import { buildBusyboxImage } from "../helpers/oci-image.js";
+import { buildBusyboxImage } from "../../harness/oci-image.js";
 import {
   agentTestDirs,
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
-} from "../helpers/agent-process.js";
-import { forceCleanup } from "../helpers/force-cleanup.js";
+} from "../../harness/agent-process.js";
+import { forceCleanup } from "../../harness/force-cleanup.js";
 import { censusFigures, censusTotal, processesReferring, takeCensus, type CensusScope } from "./census.js";
 
 const SEED = Number(process.env.BERTH_RELIABILITY_SEED ?? randomInt(1, 2 ** 31));

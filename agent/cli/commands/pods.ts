@@ -1,19 +1,12 @@
 // `berth pods`: the node's pods as `kubectl get pods` shows them (Node API);
 // `berth pods --sandboxes` and `berth ps`: the CRI sandboxes and containers, as crictl does.
 import { Option } from "commander";
-import { ContainerState, PodSandboxState } from "../../../cri/api/generated/api.js";
 import { withNodeApi } from "../../node-api/node-client.js";
 import { podFromJson } from "../../node-api/pod-json.js";
 import { colourTable, painter, statusColour } from "../colour-table.js";
 import type { CliContext, RegisterCommand } from "../context.js";
-import { ago, parseFormat, shortId, structured, table, type OutputFormat } from "../output.js";
+import { parseFormat, structured, type OutputFormat } from "../output.js";
 import { podColumns } from "../pod-columns.js";
-
-const STATE_NAMES: Record<number, string> = {
-  [ContainerState.CONTAINER_CREATED]: "Created",
-  [ContainerState.CONTAINER_RUNNING]: "Running",
-  [ContainerState.CONTAINER_EXITED]: "Exited",
-};
 
 interface PodsFlags {
   namespace: string;
@@ -106,41 +99,14 @@ Examples:
     .description("list containers")
     .option("-a, --all", "include exited containers")
     .addOption(new Option("-o, --output <format>", "json, yaml or wide"))
-    .action(async (opts: { output?: string; all?: boolean }) =>
-      ctx.withCri(async (cri) => {
-        const format = parseFormat(opts.output);
-        const { containers } = await cri.runtime.listContainers({});
-        const shown = containers.filter((c) => opts.all || c.state !== ContainerState.CONTAINER_EXITED);
-        if (format === "json" || format === "yaml")
-          return void process.stdout.write(structured(shown, format));
-        const rows = shown.map((c) => [
-          shortId(c.id),
-          c.image?.image ?? "",
-          ago(c.createdAt),
-          STATE_NAMES[c.state] ?? "Unknown",
-          c.metadata?.name ?? "",
-          String(c.metadata?.attempt ?? 0),
-          shortId(c.podSandboxId),
-        ]);
-        process.stdout.write(
-          table(["CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID"], rows),
-        );
-      }),
-    );
+    .action(async (opts: { output?: string; all?: boolean }) => {
+      const format = parseFormat(opts.output);
+      const { listContainers } = await import("../cri-listings.js");
+      await ctx.withCri((cri) => listContainers(cri, format, opts.all === true));
+    });
 };
 
 async function listSandboxes(ctx: CliContext, format: OutputFormat): Promise<void> {
-  await ctx.withCri(async (cri) => {
-    const { items } = await cri.runtime.listPodSandbox({});
-    if (format === "json" || format === "yaml") return void process.stdout.write(structured(items, format));
-    const rows = items.map((s) => [
-      shortId(s.id),
-      ago(s.createdAt),
-      s.state === PodSandboxState.SANDBOX_READY ? "Ready" : "NotReady",
-      s.metadata?.name ?? "",
-      s.metadata?.namespace ?? "",
-      String(s.metadata?.attempt ?? 0),
-    ]);
-    process.stdout.write(table(["POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT"], rows));
-  });
+  const listings = await import("../cri-listings.js");
+  await ctx.withCri((cri) => listings.listSandboxes(cri, format));
 }

@@ -1,7 +1,7 @@
 // `berth pull IMAGE`: pulls through the agent with a progress bar per layer on a terminal
 // and plain lines otherwise.
 import { credentials } from "@grpc/grpc-js";
-import { promisify, unixTarget } from "../../../cri/grpc-client.js";
+import { promisify, unixTarget } from "../../../cri/grpc-target.js";
 import {
   ImagesClient,
   ImagesService,

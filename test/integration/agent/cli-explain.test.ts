@@ -15,9 +15,9 @@ import {
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
-} from "../../helpers/agent-process.js";
-import { forceCleanup } from "../../helpers/force-cleanup.js";
-import { buildBusyboxImage } from "../../helpers/oci-image.js";
+} from "../../../harness/agent-process.js";
+import { forceCleanup } from "../../../harness/force-cleanup.js";
+import { buildBusyboxImage } from "../../../harness/oci-image.js";
 
 const IMAGE = "berth.test/explain:1";
 const POD_LOGS = "/var/log/pods";

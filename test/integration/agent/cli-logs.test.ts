@@ -5,17 +5,17 @@ import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { ContainerState, type PodSandboxConfig } from "../../../cri/api/generated/api.js";
-import { buildBusyboxImage } from "../../helpers/oci-image.js";
+import { buildBusyboxImage } from "../../../harness/oci-image.js";
 import {
   agentTestDirs,
   BERTH_BIN,
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
-} from "../../helpers/agent-process.js";
-import { forceCleanup } from "../../helpers/force-cleanup.js";
-import { sandboxConfig } from "../../helpers/runtime-harness.js";
-import { containerConfig, waitFor } from "../../helpers/cri-fixtures.js";
+} from "../../../harness/agent-process.js";
+import { forceCleanup } from "../../../harness/force-cleanup.js";
+import { sandboxConfig } from "../../../harness/runtime-harness.js";
+import { containerConfig, waitFor } from "../../../harness/cri-fixtures.js";
 
 const IMAGE = "berth.test/cli-logs:1";
 

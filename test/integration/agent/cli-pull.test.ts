@@ -3,15 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { buildBusyboxImage } from "../../helpers/oci-image.js";
+import { buildBusyboxImage } from "../../../harness/oci-image.js";
 import {
   agentTestDirs,
   BERTH_BIN,
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
-} from "../../helpers/agent-process.js";
-import { forceCleanup } from "../../helpers/force-cleanup.js";
+} from "../../../harness/agent-process.js";
+import { forceCleanup } from "../../../harness/force-cleanup.js";
 import {
   insecureHostsToml,
   layoutTagOf,
@@ -19,7 +19,7 @@ import {
   startRegistry,
   writeHostsToml,
   type RunningRegistry,
-} from "../../helpers/registry-harness.js";
+} from "../../../harness/registry-harness.js";
 
 describe("berth pull", () => {
   let root: string;

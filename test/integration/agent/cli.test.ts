@@ -2,17 +2,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { execa } from "execa";
-import { buildBusyboxImage } from "../../helpers/oci-image.js";
+import { buildBusyboxImage } from "../../../harness/oci-image.js";
 import {
   agentTestDirs,
   BERTH_BIN,
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
-} from "../../helpers/agent-process.js";
-import { forceCleanup } from "../../helpers/force-cleanup.js";
-import { sandboxConfig } from "../../helpers/runtime-harness.js";
-import { containerConfig } from "../../helpers/cri-fixtures.js";
+} from "../../../harness/agent-process.js";
+import { forceCleanup } from "../../../harness/force-cleanup.js";
+import { sandboxConfig } from "../../../harness/runtime-harness.js";
+import { containerConfig } from "../../../harness/cri-fixtures.js";
 
 describe("berth CLI", () => {
   let root: string;

@@ -6,16 +6,16 @@ import { join } from "node:path";
 import { ContainerConfig } from "../../../cri/api/generated/api.js";
 import { ImageStore } from "../../../cri/images/store.js";
 import { silentLogger } from "../../../common/logger.js";
-import { buildBusyboxImage } from "../../helpers/oci-image.js";
-import { sandboxConfig } from "../../helpers/runtime-harness.js";
-import { waitFor } from "../../helpers/cri-fixtures.js";
+import { buildBusyboxImage } from "../../../harness/oci-image.js";
+import { sandboxConfig } from "../../../harness/runtime-harness.js";
+import { waitFor } from "../../../harness/cri-fixtures.js";
 import {
   agentTestDirs,
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
-} from "../../helpers/agent-process.js";
-import { forceCleanup } from "../../helpers/force-cleanup.js";
+} from "../../../harness/agent-process.js";
+import { forceCleanup } from "../../../harness/force-cleanup.js";
 
 const IMAGE = "berth.test/shutdown:1";
 

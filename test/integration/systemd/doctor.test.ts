@@ -15,8 +15,8 @@ import {
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
-} from "../../helpers/agent-process.js";
-import { forceCleanup } from "../../helpers/force-cleanup.js";
+} from "../../../harness/agent-process.js";
+import { forceCleanup } from "../../../harness/force-cleanup.js";
 
 function doctor(endpoint: string, ...args: string[]) {
   return execa(process.execPath, [BERTH_BIN, "--endpoint", endpoint, "doctor", ...args], { reject: false });

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BERTH_BIN, requireBuild } from "../../helpers/agent-process.js";
+import { BERTH_BIN, requireBuild } from "../../../harness/agent-process.js";
 
 function berth(...args: string[]) {
   return execa(process.execPath, [BERTH_BIN, ...args], { reject: false });

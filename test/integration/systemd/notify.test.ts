@@ -9,8 +9,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../common/logger.js";
 import { SystemdNotifier, systemdNotifySender } from "../../../systemd/notify.js";
-import { BERTH_BIN, requireBuild } from "../../helpers/agent-process.js";
-import { forceCleanup } from "../../helpers/force-cleanup.js";
+import { BERTH_BIN, requireBuild } from "../../../harness/agent-process.js";
+import { forceCleanup } from "../../../harness/force-cleanup.js";
 import { startNotifyReceiver, type NotifyReceiver } from "./notify-receiver.js";
 
 let dir: string;

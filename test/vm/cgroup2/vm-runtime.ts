@@ -13,7 +13,7 @@ import {
 import { createBerthRuntime, type BerthRuntime } from "../../../cri/runtime/berth-runtime.js";
 import type { CpuThrottlingEvent, OomEvent } from "../../../cri/events/types.js";
 import { createLogger } from "../../../common/logger.js";
-import { buildBusyboxImage } from "../../helpers/oci-image.js";
+import { buildBusyboxImage } from "../../../harness/oci-image.js";
 
 export const CGROUP_ROOT = "/berth-vm";
 /** The throttling window of these tests: short, so a few stats passes close it. */

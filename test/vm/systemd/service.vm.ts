@@ -11,8 +11,8 @@ import { execa } from "execa";
 import { detectHostLayout } from "../../../cgroups/detect.js";
 import { ContainerConfig, ContainerState, PodSandboxConfig } from "../../../cri/api/generated/api.js";
 import { connectCri, type CriClients } from "../../../cri/grpc-client.js";
-import { BERTH_BIN } from "../../helpers/agent-process.js";
-import { buildBusyboxImage } from "../../helpers/oci-image.js";
+import { BERTH_BIN } from "../../../harness/agent-process.js";
+import { buildBusyboxImage } from "../../../harness/oci-image.js";
 
 const SOCKET = "/run/berth/berth.sock";
 const WATCHDOG_SEC = 10;

@@ -13,8 +13,8 @@ import { RuntimeServiceService } from "../../../../cri/api/generated/api.js";
 import { bindService } from "../../../../cri/grpc-binding.js";
 import { connectCri, type CriClients } from "../../../../cri/grpc-client.js";
 import { startGrpcServer, stopGrpcServer } from "../../../../cri/grpc-server.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, grpcError } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, grpcError } from "../../../../harness/cri-fixtures.js";
 
 /** The value of the one series of `name` whose labels include all of `labels`. */
 function value(text: string, name: string, labels: Record<string, string>): number | undefined {

@@ -13,8 +13,8 @@ import { createAgentMetrics, type AgentMetrics } from "../../../../agent/http/me
 import { startHttpServer, type AgentHttpServer } from "../../../../agent/http/server.js";
 import { buildSummary } from "../../../../agent/http/summary.js";
 import { silentLogger } from "../../../../common/logger.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, waitFor } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, waitFor } from "../../../../harness/cri-fixtures.js";
 
 const PROMETHEUS = "/usr/bin/prometheus";
 

@@ -15,10 +15,10 @@ import {
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
-} from "../../../helpers/agent-process.js";
-import { waitFor } from "../../../helpers/cri-fixtures.js";
-import { forceCleanup } from "../../../helpers/force-cleanup.js";
-import { buildBusyboxImage } from "../../../helpers/oci-image.js";
+} from "../../../../harness/agent-process.js";
+import { waitFor } from "../../../../harness/cri-fixtures.js";
+import { forceCleanup } from "../../../../harness/force-cleanup.js";
+import { buildBusyboxImage } from "../../../../harness/oci-image.js";
 
 const IMAGE = "berth.test/log-rotation:1";
 const POD_LOGS = "/var/log/pods";

@@ -15,9 +15,9 @@ import { readLogTail } from "../../../../agent/cli/explain/gather.js";
 import { readLogLines } from "../../../../agent/cli/log-reader.js";
 import { ContainerLogManager } from "../../../../agent/logs/container-log-manager.js";
 import { LABEL_MANAGED, MANAGED_VALUE } from "../../../../agent/pods/labels.js";
-import { BERTH_BIN, requireBuild } from "../../../helpers/agent-process.js";
-import { containerConfig, waitFor } from "../../../helpers/cri-fixtures.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
+import { BERTH_BIN, requireBuild } from "../../../../harness/agent-process.js";
+import { containerConfig, waitFor } from "../../../../harness/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
 
 const MAX_SIZE = 64 * 1024;
 const MAX_FILES = 3;

@@ -4,7 +4,7 @@
 import { access, mkdtemp, readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { waitFor } from "../../../helpers/cri-fixtures.js";
+import { waitFor } from "../../../../harness/cri-fixtures.js";
 import { containerState, startPodFixture, type PodFixture } from "./pod-fixture.js";
 
 const LOOP = "trap 'exit 0' TERM; while true; do sleep 0.2; done";

@@ -1,4 +1,4 @@
-// A PodManager over a real in-process runtime (test/helpers/runtime-harness.ts), with short
+// A PodManager over a real in-process runtime (harness/runtime-harness.ts), with short
 // intervals so that tests run in seconds, and helpers to build pods and wait for their state.
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -10,8 +10,8 @@ import type { PodSpec } from "../../../../agent/podspec/types.js";
 import { PodManager, type PodManagerOptions } from "../../../../agent/pods/pod-manager.js";
 import type { PodChange, PodStatusView } from "../../../../agent/pods/pod-manager-api.js";
 import { inProcessClients } from "../../../../agent/runtime-client.js";
-import { startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { waitFor } from "../../../helpers/cri-fixtures.js";
+import { startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { waitFor } from "../../../../harness/cri-fixtures.js";
 
 export interface PodFixture {
   harness: Harness;

@@ -9,8 +9,8 @@ import {
   type ContainerEventResponse,
 } from "../../../../cri/api/generated/api.js";
 import { detectHostLayout } from "../../../../cgroups/detect.js";
-import { containerConfig, waitFor } from "../../../helpers/cri-fixtures.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
+import { containerConfig, waitFor } from "../../../../harness/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
 
 const { CONTAINER_CREATED_EVENT, CONTAINER_STARTED_EVENT, CONTAINER_STOPPED_EVENT, CONTAINER_DELETED_EVENT } =
   ContainerEventType;

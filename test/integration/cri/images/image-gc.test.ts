@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectImages } from "../../../../cri/images/image-gc.js";
 import { silentLogger } from "../../../../common/logger.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig } from "../../../../harness/cri-fixtures.js";
 
 describe("image garbage collection on a full disk", () => {
   let h: Harness;

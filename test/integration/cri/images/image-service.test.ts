@@ -12,7 +12,7 @@ import {
 import { silentLogger } from "../../../../common/logger.js";
 import { CriImageService } from "../../../../cri/images/image-service.js";
 import { ImageStore } from "../../../../cri/images/store.js";
-import { buildBusyboxImage, type BuiltImage } from "../../../helpers/oci-image.js";
+import { buildBusyboxImage, type BuiltImage } from "../../../../harness/oci-image.js";
 
 let work: string;
 let store: ImageStore;

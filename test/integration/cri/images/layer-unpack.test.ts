@@ -16,7 +16,7 @@ import {
   FIXED_MTIME,
   packTar,
   type HostileKind,
-} from "../../../helpers/oci-image.js";
+} from "../../../../harness/oci-image.js";
 
 let work: string;
 

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { BUSYBOX_APPLETS, BUSYBOX_PATH, buildBusyboxImage } from "../../../helpers/oci-image.js";
+import { BUSYBOX_APPLETS, BUSYBOX_PATH, buildBusyboxImage } from "../../../../harness/oci-image.js";
 
 let work: string;
 

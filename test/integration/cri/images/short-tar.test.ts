@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { InvalidArgumentError } from "../../../../common/errors.js";
 import { sha256Digest } from "../../../../cri/images/digest.js";
 import { unpackLayer } from "../../../../cri/images/layer-unpack.js";
-import { FIXED_MTIME, packTar } from "../../../helpers/oci-image.js";
+import { FIXED_MTIME, packTar } from "../../../../harness/oci-image.js";
 
 let work: string;
 

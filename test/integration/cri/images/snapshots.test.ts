@@ -11,7 +11,7 @@ import { silentLogger } from "../../../../common/logger.js";
 import { SnapshotManager } from "../../../../cri/images/snapshots.js";
 import { mountPoints } from "../../../../common/mounts.js";
 import { ImageStore } from "../../../../cri/images/store.js";
-import { buildBusyboxImage } from "../../../helpers/oci-image.js";
+import { buildBusyboxImage } from "../../../../harness/oci-image.js";
 
 let work: string;
 let snapshots: SnapshotManager;

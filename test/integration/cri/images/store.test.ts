@@ -8,7 +8,11 @@ import { join } from "node:path";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../../../common/errors.js";
 import { silentLogger } from "../../../../common/logger.js";
 import { ImageStore } from "../../../../cri/images/store.js";
-import { buildBusyboxImage, buildHostileLayerImage, type HostileKind } from "../../../helpers/oci-image.js";
+import {
+  buildBusyboxImage,
+  buildHostileLayerImage,
+  type HostileKind,
+} from "../../../../harness/oci-image.js";
 
 let work: string;
 let root: string;

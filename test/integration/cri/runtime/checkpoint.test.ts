@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { execa } from "execa";
 import { ContainerState, type PodSandboxConfig } from "../../../../cri/api/generated/api.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, grpcError, waitFor } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, grpcError, waitFor } from "../../../../harness/cri-fixtures.js";
 
 describe("CheckpointContainer", () => {
   let h: Harness;

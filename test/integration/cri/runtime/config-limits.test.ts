@@ -6,8 +6,8 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import type { PodSandboxConfig } from "../../../../cri/api/generated/api.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, grpcError } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, grpcError } from "../../../../harness/cri-fixtures.js";
 
 /** A map of `entries` values of `valueBytes` bytes each. */
 function bigMap(entries: number, valueBytes: number): Record<string, string> {

@@ -10,8 +10,8 @@ import {
 } from "../../../../cri/api/generated/api.js";
 import { detectHostLayout } from "../../../../cgroups/detect.js";
 import { resolveCgroupDirs } from "../../../../cgroups/paths.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, grpcError, waitFor } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, grpcError, waitFor } from "../../../../harness/cri-fixtures.js";
 
 describe("container operations", () => {
   let h: Harness;

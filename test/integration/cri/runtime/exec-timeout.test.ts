@@ -9,10 +9,10 @@ import {
   NamespaceMode,
   type PodSandboxConfig,
 } from "../../../../cri/api/generated/api.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
 import { criExec } from "../../../../agent/pods/pod-manager.js";
 import { runExecProbe } from "../../../../probes/handlers/exec.js";
-import { containerConfig, grpcError, waitFor } from "../../../helpers/cri-fixtures.js";
+import { containerConfig, grpcError, waitFor } from "../../../../harness/cri-fixtures.js";
 
 describe("exec sync timeout", () => {
   let h: Harness;

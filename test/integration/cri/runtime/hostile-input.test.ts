@@ -14,8 +14,8 @@ import {
   PullImageRequest,
   SecurityProfile_ProfileType,
 } from "../../../../cri/api/generated/api.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, grpcError } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, grpcError } from "../../../../harness/cri-fixtures.js";
 import { CgroupManager } from "../../../../cgroups/manager.js";
 import { detectHostLayout } from "../../../../cgroups/detect.js";
 import { distinctDirs } from "../../../../cgroups/paths.js";

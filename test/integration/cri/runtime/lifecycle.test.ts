@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ContainerState, PodSandboxState } from "../../../../cri/api/generated/api.js";
-import { containerConfig, waitFor } from "../../../helpers/cri-fixtures.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
+import { containerConfig, waitFor } from "../../../../harness/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
 
 describe("sandbox and container lifecycle on runc + conmon", () => {
   let h: Harness;

@@ -9,8 +9,8 @@ import {
   PodSandboxState,
   type PodSandboxConfig,
 } from "../../../../cri/api/generated/api.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig } from "../../../../harness/cri-fixtures.js";
 
 function podNamespaces(network: NamespaceMode, pid: NamespaceMode): LinuxPodSandboxConfig {
   return LinuxPodSandboxConfig.fromPartial({

@@ -11,8 +11,8 @@ import { execa } from "execa";
 import { PodSandboxState, PortMapping, Protocol } from "../../../../cri/api/generated/api.js";
 import { CniManager } from "../../../../cri/network/cni-network.js";
 import { silentLogger } from "../../../../common/logger.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, waitFor } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, waitFor } from "../../../../harness/cri-fixtures.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { Mount, MountPropagation, type PodSandboxConfig } from "../../../../cri/api/generated/api.js";
 import { mountTmpfs, unmountIfMounted } from "../../../../common/mounts.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, grpcError } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, grpcError } from "../../../../harness/cri-fixtures.js";
 
 describe("recursive read-only mounts", () => {
   let h: Harness;

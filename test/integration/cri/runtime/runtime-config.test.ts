@@ -12,8 +12,8 @@ import { execa } from "execa";
 import { CniManager } from "../../../../cri/network/cni-network.js";
 import { DEFAULT_CONFIG_FILE } from "../../../../cri/network/cni-config.js";
 import { silentLogger } from "../../../../common/logger.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { grpcError } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { grpcError } from "../../../../harness/cri-fixtures.js";
 
 const suffix = randomBytes(2).toString("hex");
 const bridge = `bc${suffix}`;

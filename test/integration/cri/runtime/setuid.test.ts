@@ -5,9 +5,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { LinuxContainerSecurityContext, type PodSandboxConfig } from "../../../../cri/api/generated/api.js";
-import { BUSYBOX_PATH } from "../../../helpers/oci-image.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig } from "../../../helpers/cri-fixtures.js";
+import { BUSYBOX_PATH } from "../../../../harness/oci-image.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig } from "../../../../harness/cri-fixtures.js";
 
 // busybox gives up a setuid root for nearly every applet before it runs, so the image carries a
 // tiny static program that prints the uids the kernel gave it.

@@ -10,8 +10,8 @@ import {
   type LinuxContainerSecurityContext,
   type PodSandboxConfig,
 } from "../../../../cri/api/generated/api.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, waitFor } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, waitFor } from "../../../../harness/cri-fixtures.js";
 
 describe("supplemental groups policy", () => {
   let h: Harness;

@@ -4,8 +4,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetricType, type Metric, type PodSandboxConfig } from "../../../../cri/api/generated/api.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
-import { containerConfig, waitFor } from "../../../helpers/cri-fixtures.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
+import { containerConfig, waitFor } from "../../../../harness/cri-fixtures.js";
 
 describe("CRI metrics on real containers", () => {
   let h: Harness;

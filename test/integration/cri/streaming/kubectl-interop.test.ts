@@ -13,7 +13,7 @@ import { ContainerConfig } from "../../../../cri/api/generated/api.js";
 import { silentLogger } from "../../../../common/logger.js";
 import { StreamingServer } from "../../../../cri/streaming/streaming-server.js";
 import { RuntimeStreamingBackend } from "../../../../cri/streaming/runtime-backend.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
 
 const KUBECTL = "/usr/bin/kubectl";
 

@@ -7,7 +7,7 @@ import { silentLogger } from "../../../../common/logger.js";
 import { StreamingServer } from "../../../../cri/streaming/streaming-server.js";
 import { RuntimeStreamingBackend } from "../../../../cri/streaming/runtime-backend.js";
 import { forwardPorts, streamRemoteCommand } from "../../../../agent/cli/stream-client.js";
-import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
+import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
 import { openChannelSession, spdyCommand, upgradeStatus } from "./stream-clients.js";
 
 function containerConfig(

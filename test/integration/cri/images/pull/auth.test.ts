@@ -10,7 +10,7 @@ import { RuntimeFailureError } from "../../../../../common/errors.js";
 import { silentLogger } from "../../../../../common/logger.js";
 import { ImagePuller } from "../../../../../cri/images/pull/puller.js";
 import { ImageStore } from "../../../../../cri/images/store.js";
-import { buildBusyboxImage, type BuiltImage } from "../../../../helpers/oci-image.js";
+import { buildBusyboxImage, type BuiltImage } from "../../../../../harness/oci-image.js";
 import {
   insecureHostsToml,
   makeHtpasswd,
@@ -21,7 +21,7 @@ import {
   writeHostsToml,
   type RunningRegistry,
   type RunningTokenServer,
-} from "../../../../helpers/registry-harness.js";
+} from "../../../../../harness/registry-harness.js";
 
 const USER = "berth-user";
 const PASSWORD = "s3cret-Passw0rd";

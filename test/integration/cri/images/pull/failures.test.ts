@@ -22,7 +22,7 @@ import {
   type BuiltImage,
   type HostileImage,
   type HostileKind,
-} from "../../../../helpers/oci-image.js";
+} from "../../../../../harness/oci-image.js";
 import {
   insecureHostsToml,
   pushLayout,
@@ -32,7 +32,7 @@ import {
   type ProxyOptions,
   type RunningProxy,
   type RunningRegistry,
-} from "../../../../helpers/registry-harness.js";
+} from "../../../../../harness/registry-harness.js";
 
 const HOSTILE_KINDS: HostileKind[] = ["dotdot-path", "symlink-parent", "hardlink-out", "device-node"];
 

@@ -12,8 +12,8 @@ import { InvalidArgumentError, ResourceExhaustedError } from "../../../../../com
 import { PullImageRequest } from "../../../../../cri/api/generated/api.js";
 import { connectCri } from "../../../../../cri/grpc-client.js";
 import type { ImageLimits } from "../../../../../cri/images/image-limits.js";
-import { buildBusyboxImage, type BuiltImage, type LayerEntrySpec } from "../../../../helpers/oci-image.js";
-import { grpcError, waitFor } from "../../../../helpers/cri-fixtures.js";
+import { buildBusyboxImage, type BuiltImage, type LayerEntrySpec } from "../../../../../harness/oci-image.js";
+import { grpcError, waitFor } from "../../../../../harness/cri-fixtures.js";
 import {
   insecureHostsToml,
   pushLayout,
@@ -22,8 +22,8 @@ import {
   writeHostsToml,
   type RunningProxy,
   type RunningRegistry,
-} from "../../../../helpers/registry-harness.js";
-import { startHarness, type Harness } from "../../../../helpers/runtime-harness.js";
+} from "../../../../../harness/registry-harness.js";
+import { startHarness, type Harness } from "../../../../../harness/runtime-harness.js";
 
 const MiB = 1024 * 1024;
 const LIMITS: Partial<ImageLimits> = {

@@ -9,7 +9,7 @@ import { UnavailableError } from "../../../../../common/errors.js";
 import { silentLogger } from "../../../../../common/logger.js";
 import { ImagePuller } from "../../../../../cri/images/pull/puller.js";
 import { ImageStore } from "../../../../../cri/images/store.js";
-import { buildBusyboxImage, type BuiltImage } from "../../../../helpers/oci-image.js";
+import { buildBusyboxImage, type BuiltImage } from "../../../../../harness/oci-image.js";
 import {
   freePort,
   makeServerCerts,
@@ -19,7 +19,7 @@ import {
   writeHostsToml,
   type RunningProxy,
   type RunningRegistry,
-} from "../../../../helpers/registry-harness.js";
+} from "../../../../../harness/registry-harness.js";
 
 let work: string;
 let image: BuiltImage;

@@ -11,7 +11,7 @@ import { CriImageService } from "../../../../../cri/images/image-service.js";
 import type { PullProgressEvent } from "../../../../../cri/images/pull/progress.js";
 import { ImagePuller, type ImagePullerOptions } from "../../../../../cri/images/pull/puller.js";
 import { ImageStore } from "../../../../../cri/images/store.js";
-import { buildBusyboxImage, type BuiltImage } from "../../../../helpers/oci-image.js";
+import { buildBusyboxImage, type BuiltImage } from "../../../../../harness/oci-image.js";
 import {
   buildMultiPlatformLayout,
   insecureHostsToml,
@@ -23,7 +23,7 @@ import {
   type MultiPlatformLayout,
   type RunningProxy,
   type RunningRegistry,
-} from "../../../../helpers/registry-harness.js";
+} from "../../../../../harness/registry-harness.js";
 
 let work: string;
 let registry: RunningRegistry;

@@ -10,17 +10,17 @@ import {
   createBerthRuntime,
   type BerthRuntime,
   type BerthRuntimeOptions,
-} from "../../cri/runtime/berth-runtime.js";
-import { startGrpcServer, stopGrpcServer } from "../../cri/grpc-server.js";
-import { bindService } from "../../cri/grpc-binding.js";
-import { connectCri, type CriClients } from "../../cri/grpc-client.js";
-import { ImageServiceService, PodSandboxConfig, RuntimeServiceService } from "../../cri/api/generated/api.js";
-import { silentLogger } from "../../common/logger.js";
+} from "../cri/runtime/berth-runtime.js";
+import { startGrpcServer, stopGrpcServer } from "../cri/grpc-server.js";
+import { bindService } from "../cri/grpc-binding.js";
+import { connectCri, type CriClients } from "../cri/grpc-client.js";
+import { ImageServiceService, PodSandboxConfig, RuntimeServiceService } from "../cri/api/generated/api.js";
+import { silentLogger } from "../common/logger.js";
 import { buildBusyboxImage, type BusyboxImageOptions } from "./oci-image.js";
-import { detectHostLayout } from "../../cgroups/detect.js";
+import { detectHostLayout } from "../cgroups/detect.js";
 import { forceCleanup } from "./force-cleanup.js";
-import { CgroupManager } from "../../cgroups/manager.js";
-import { distinctDirs, namedHierarchyDirs } from "../../cgroups/paths.js";
+import { CgroupManager } from "../cgroups/manager.js";
+import { distinctDirs, namedHierarchyDirs } from "../cgroups/paths.js";
 
 export interface Harness {
   root: string;

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
-import { connectCri, type CriClients } from "../../cri/grpc-client.js";
+import { connectCri, type CriClients } from "../cri/grpc-client.js";
 
 /** The repository root, whether this file runs from source (vitest) or from dist/. */
 function repoRoot(): string {

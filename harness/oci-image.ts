@@ -5,9 +5,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { gzipSync } from "node:zlib";
 import tar, { type Header } from "tar-stream";
-import { sha256Digest } from "../../cri/images/digest.js";
-import { Annotation, MediaType } from "../../cri/images/media-types.js";
-import { hostPlatform, type Platform } from "../../cri/images/platform.js";
+import { sha256Digest } from "../cri/images/digest.js";
+import { Annotation, MediaType } from "../cri/images/media-types.js";
+import { hostPlatform, type Platform } from "../cri/images/platform.js";
 
 export const BUSYBOX_PATH = "/bin/busybox";
 export const DEFAULT_IMAGE_NAME = "berth.test/library/busybox:latest";

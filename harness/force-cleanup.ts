@@ -3,8 +3,8 @@
 // the test's root dir and removes the test's cgroups. Touches only what the test made.
 import { readdir, readFile, rm } from "node:fs/promises";
 import { execa } from "execa";
-import { detectHostLayout } from "../../cgroups/detect.js";
-import { CgroupManager } from "../../cgroups/manager.js";
+import { detectHostLayout } from "../cgroups/detect.js";
+import { CgroupManager } from "../cgroups/manager.js";
 
 export async function forceCleanup(root: string, runcRoot: string, cgroupRoot: string): Promise<void> {
   for (const id of await readdir(runcRoot).catch(() => [] as string[])) {

@@ -1,5 +1,5 @@
 // Small builders for CRI requests used across integration tests.
-import { ContainerConfig } from "../../cri/api/generated/api.js";
+import { ContainerConfig } from "../cri/api/generated/api.js";
 
 export function containerConfig(
   name: string,

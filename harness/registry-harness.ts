@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify as toYaml } from "yaml";
-import { sha256Digest } from "../../cri/images/digest.js";
-import { MediaType } from "../../cri/images/media-types.js";
-import { hostPlatform, type Platform } from "../../cri/images/platform.js";
+import { sha256Digest } from "../cri/images/digest.js";
+import { MediaType } from "../cri/images/media-types.js";
+import { hostPlatform, type Platform } from "../cri/images/platform.js";
 import { buildBusyboxImage, type BuiltImage, type BusyboxImageOptions } from "./oci-image.js";
 
 export const REGISTRY_BINARY = "/usr/bin/docker-registry";
