@@ -34,6 +34,7 @@ import {
 } from "./oci-types.js";
 import { chooseSeccomp, seccompFor, seccompForSync } from "./seccomp.js";
 import { resolveUser } from "./user-resolver.js";
+import { type PodUserNamespace, podUserNamespace, sameUserNamespace } from "./userns.js";
 import { int64ToNumber, normalizeSysctlName } from "./validate-config.js";
 
 export interface SandboxContext {
@@ -272,8 +273,24 @@ function normalizeDestination(path: string): string {
   return normalized.length > 1 ? normalized.replace(/\/+$/, "") : normalized;
 }
 
-function defaultMounts(opts: { privileged: boolean; shmPath?: string }): Mount[] {
+function defaultMounts(opts: { privileged: boolean; shmPath?: string; bindSys?: boolean }): Mount[] {
   const sysAccess = opts.privileged ? "rw" : "ro";
+  // sysfs can only be mounted from a user namespace that owns the network namespace; a
+  // pod's netns is made by berth in the host's, so a pod with its own user namespace gets
+  // the host's /sys bound in, as containerd does.
+  const sys: Mount = opts.bindSys
+    ? {
+        destination: "/sys",
+        type: "bind",
+        source: "/sys",
+        options: ["rbind", "rprivate", "nosuid", "noexec", "nodev", sysAccess],
+      }
+    : {
+        destination: "/sys",
+        type: "sysfs",
+        source: "sysfs",
+        options: ["nosuid", "noexec", "nodev", sysAccess],
+      };
   const shm: Mount = opts.shmPath
     ? { destination: "/dev/shm", type: "bind", source: opts.shmPath, options: ["rbind", "rprivate", "rw"] }
     : {
@@ -298,12 +315,7 @@ function defaultMounts(opts: { privileged: boolean; shmPath?: string }): Mount[]
     },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     shm,
-    {
-      destination: "/sys",
-      type: "sysfs",
-      source: "sysfs",
-      options: ["nosuid", "noexec", "nodev", sysAccess],
-    },
+    sys,
     {
       destination: "/sys/fs/cgroup",
       type: "cgroup",
@@ -375,7 +387,8 @@ async function containerMounts(
     return requestedDestinations.has(d) || (requestedDestinations.has("/dev") && d.startsWith("/dev/"));
   };
 
-  const mounts = defaultMounts({ privileged, shmPath: sandbox.shmPath }).filter(
+  const bindSys = sandboxUserNamespace(sandbox.config) !== undefined;
+  const mounts = defaultMounts({ privileged, shmPath: sandbox.shmPath, bindSys }).filter(
     (m) => !replaced(m.destination),
   );
   const sandboxFiles: [string, string][] = [
@@ -582,7 +595,42 @@ function containerNamespaces(
       );
   }
   namespaces.push({ type: "cgroup" });
+  if (sandboxUserNamespace(sandbox.config)) namespaces.push({ type: "user", path: infraNs("user") });
   return namespaces;
+}
+
+function sandboxUserNamespace(config: PodSandboxConfig): PodUserNamespace | undefined {
+  return podUserNamespace(
+    config.linux?.securityContext?.namespaceOptions,
+    `${SECURITY_CONTEXT_FIELD}.namespace_options`,
+  );
+}
+
+/**
+ * The pod's user namespace for a container: the one the container asks for must be the
+ * pod's (all containers share the infra process's). runc wants the mappings even when it
+ * joins the namespace by path.
+ */
+function containerUserNamespace(
+  config: ContainerConfig,
+  sandboxConfig: PodSandboxConfig,
+): PodUserNamespace | undefined {
+  const pod = sandboxUserNamespace(sandboxConfig);
+  const field = `${SECURITY_CONTEXT_FIELD}.namespace_options`;
+  const ns = config.linux?.securityContext?.namespaceOptions;
+  if (ns?.usernsOptions && !sameUserNamespace(pod, podUserNamespace(ns, field))) {
+    throw new InvalidArgumentError(
+      `${field}.userns_options`,
+      "differs from the pod sandbox's user namespace: a container shares its pod's",
+    );
+  }
+  if (pod && ns?.pid === NamespaceMode.NODE) {
+    throw new InvalidArgumentError(
+      `${field}.pid`,
+      "a container in a pod with its own user namespace cannot use the host's PID namespace",
+    );
+  }
+  return pod;
 }
 
 // ---- resources --------------------------------------------------------------------------
@@ -727,6 +775,11 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
     resources: { devices: rules, ...ociResources(resources) },
     devices,
   };
+  const userns = containerUserNamespace(config, sandbox.config);
+  if (userns) {
+    linux.uidMappings = userns.uidMappings.map((m) => ({ ...m }));
+    linux.gidMappings = userns.gidMappings.map((m) => ({ ...m }));
+  }
   if (rootfsPropagation) linux.rootfsPropagation = rootfsPropagation;
   if (!privileged) {
     linux.maskedPaths = sc?.maskedPaths.length ? [...sc.maskedPaths] : [...DEFAULT_MASKED_PATHS];
@@ -770,6 +823,17 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
   if (!hostNetwork) namespaces.push({ type: "uts" });
   if (!hostPid) namespaces.push({ type: "pid" });
   namespaces.push({ type: "cgroup" });
+  const userns = sandboxUserNamespace(config);
+  if (userns) {
+    const support = host.userNamespaces;
+    if (!support?.supported) {
+      throw new InvalidArgumentError(
+        `${SECURITY_CONTEXT_FIELD}.namespace_options.userns_options`,
+        `this host cannot give pods their own user namespace: ${support?.reason || "not probed"}`,
+      );
+    }
+    namespaces.push({ type: "user" });
+  }
 
   const uid = optionalId(sc?.runAsUser?.value, "run_as_user") ?? 0;
   const gid = optionalId(sc?.runAsGroup?.value, "run_as_group") ?? 0;
@@ -789,6 +853,10 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
     maskedPaths: [...DEFAULT_MASKED_PATHS],
     readonlyPaths: [...DEFAULT_READONLY_PATHS],
   };
+  if (userns) {
+    linux.uidMappings = userns.uidMappings.map((m) => ({ ...m }));
+    linux.gidMappings = userns.gidMappings.map((m) => ({ ...m }));
+  }
   if (seccomp) linux.seccomp = seccomp;
   const sysctl = sandboxSysctls(config);
   if (sysctl) linux.sysctl = sysctl;
@@ -809,7 +877,7 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
       oomScoreAdj: clampOomScoreAdj(INFRA_OOM_SCORE_ADJ, host),
     },
     root: { path: input.rootfsPath, readonly: true },
-    mounts: defaultMounts({ privileged: false }),
+    mounts: defaultMounts({ privileged: false, bindSys: userns !== undefined }),
     annotations: {
       ...config.annotations,
       ...sandboxAnnotations(input.sandboxId, config),

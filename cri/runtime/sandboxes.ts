@@ -14,6 +14,7 @@ import { buildInfraSpec } from "./oci-spec.js";
 import type { SandboxRecord } from "./records.js";
 import { sandboxInfraDir, writeSandboxFiles } from "./sandbox-files.js";
 import { UndoStack } from "./undo.js";
+import { chownPodFilesToMappedRoot } from "./userns.js";
 import { validatePodSandboxConfig } from "./validate-config.js";
 
 /** The infra process: a shell that reaps orphans (it is PID 1 of a shared PID namespace) and exits on TERM. */
@@ -92,13 +93,15 @@ export class SandboxManager {
 
         await mkdir(record.dir, { recursive: true, mode: 0o711 });
         undo.push("sandbox dir", () => rm(record.dir, { recursive: true, force: true }));
-        await writeSandboxFiles(record.dir, config, hostNetwork);
+        const files = await writeSandboxFiles(record.dir, config, hostNetwork);
+        await chownPodFilesToMappedRoot(config, Object.values(files));
 
         if (config.logDirectory) await mkdir(config.logDirectory, { recursive: true, mode: 0o755 });
 
         if (!isHostIpc(config)) {
           record.shmPath = await this.mountShm(id);
           undo.push("shm", () => this.unmountShm(record));
+          await chownPodFilesToMappedRoot(config, [record.shmPath]);
         }
 
         if (!hostNetwork) {

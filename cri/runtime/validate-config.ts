@@ -4,7 +4,7 @@
 // Checks that need the host (does a host path exist, is the seccomp file there) happen
 // when the spec is built, still before anything is created.
 import { isIP } from "node:net";
-import { InvalidArgumentError, UnimplementedError } from "../../common/errors.js";
+import { InvalidArgumentError } from "../../common/errors.js";
 import {
   type ContainerConfig,
   type LinuxContainerResources,
@@ -19,6 +19,7 @@ import {
   type SecurityProfile,
 } from "../api/generated/api.js";
 import { normalizeCapabilityName } from "./host-limits.js";
+import { podUserNamespace } from "./userns.js";
 
 const MAX_ID = 0xfffffffen;
 /** The smallest memory limit a container can start under (the figure Docker and runc users know). */
@@ -238,13 +239,7 @@ function checkNamespaceOptions(ns: NamespaceOption | undefined, field: string, f
   );
   if (ns.pid === TARGET && ns.targetId === "")
     throw invalid(`${field}.target_id`, "required when pid is TARGET");
-  const userns = ns.usernsOptions;
-  if (userns) {
-    checkNamespaceMode(userns.mode, [POD, NODE], `${field}.userns_options.mode`);
-    if (userns.mode === POD && (userns.uids.length > 0 || userns.gids.length > 0)) {
-      throw new UnimplementedError(`user namespaces (${field}.userns_options)`);
-    }
-  }
+  podUserNamespace(ns, field);
 }
 
 function checkUserFields(
