@@ -87,6 +87,8 @@ export interface InfraSpecInput {
   host: HostLimits;
   args: string[];
   arch?: string;
+  /** The pod's user namespace, made with its network namespace; used when the config asks for one. */
+  usernsPath?: string;
 }
 
 /** Granted to every container unless it drops them (the set containerd users know). */
@@ -832,7 +834,8 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
         `this host cannot give pods their own user namespace: ${support?.reason || "not probed"}`,
       );
     }
-    namespaces.push({ type: "user" });
+    // The user namespace that owns the pod's network namespace (runc joins it first).
+    namespaces.push(input.usernsPath ? { type: "user", path: input.usernsPath } : { type: "user" });
   }
 
   const uid = optionalId(sc?.runAsUser?.value, "run_as_user") ?? 0;

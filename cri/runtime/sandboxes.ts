@@ -14,7 +14,7 @@ import { buildInfraSpec } from "./oci-spec.js";
 import type { SandboxRecord } from "./records.js";
 import { sandboxInfraDir, writeSandboxFiles } from "./sandbox-files.js";
 import { UndoStack } from "./undo.js";
-import { chownPodFilesToMappedRoot } from "./userns.js";
+import { chownPodFilesToMappedRoot, podUserNamespaceOf } from "./userns.js";
 import { validatePodSandboxConfig } from "./validate-config.js";
 
 /** The infra process: a shell that reaps orphans (it is PID 1 of a shared PID namespace) and exits on TERM. */
@@ -105,7 +105,7 @@ export class SandboxManager {
         }
 
         if (!hostNetwork) {
-          record.netnsPath = await this.deps.netns.create(id);
+          record.netnsPath = await this.deps.netns.create(id, podUserNamespaceOf(config));
           undo.push("netns", () => this.deps.netns.remove(id));
           await this.deps.sandboxStore.save(record);
           if (this.deps.network) {
@@ -144,6 +144,7 @@ export class SandboxManager {
       cgroupsPath: `${record.cgroupParent}/${record.id}`,
       host: this.deps.host,
       args: INFRA_ARGS,
+      usernsPath: this.deps.netns.usernsPathOf(record.id),
     });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
     undo.push("infra container", () => this.deps.runc.delete(record.id));

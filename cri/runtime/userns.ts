@@ -200,6 +200,11 @@ export async function shiftOwnership(root: string, userns: PodUserNamespace): Pr
   return { shifted };
 }
 
+/** The user namespace a (validated) sandbox config asks for; undefined for the host's. */
+export function podUserNamespaceOf(config: PodSandboxConfig): PodUserNamespace | undefined {
+  return sandboxUserns(config);
+}
+
 function sandboxUserns(config: PodSandboxConfig): PodUserNamespace | undefined {
   return podUserNamespace(config.linux?.securityContext?.namespaceOptions, NAMESPACE_OPTIONS_FIELD);
 }
