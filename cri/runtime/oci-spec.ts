@@ -275,24 +275,8 @@ function normalizeDestination(path: string): string {
   return normalized.length > 1 ? normalized.replace(/\/+$/, "") : normalized;
 }
 
-function defaultMounts(opts: { privileged: boolean; shmPath?: string; bindSys?: boolean }): Mount[] {
+function defaultMounts(opts: { privileged: boolean; shmPath?: string }): Mount[] {
   const sysAccess = opts.privileged ? "rw" : "ro";
-  // sysfs can only be mounted from a user namespace that owns the network namespace; a
-  // pod's netns is made by berth in the host's, so a pod with its own user namespace gets
-  // the host's /sys bound in, as containerd does.
-  const sys: Mount = opts.bindSys
-    ? {
-        destination: "/sys",
-        type: "bind",
-        source: "/sys",
-        options: ["rbind", "rprivate", "nosuid", "noexec", "nodev", sysAccess],
-      }
-    : {
-        destination: "/sys",
-        type: "sysfs",
-        source: "sysfs",
-        options: ["nosuid", "noexec", "nodev", sysAccess],
-      };
   const shm: Mount = opts.shmPath
     ? { destination: "/dev/shm", type: "bind", source: opts.shmPath, options: ["rbind", "rprivate", "rw"] }
     : {
@@ -317,7 +301,12 @@ function defaultMounts(opts: { privileged: boolean; shmPath?: string; bindSys?: 
     },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     shm,
-    sys,
+    {
+      destination: "/sys",
+      type: "sysfs",
+      source: "sysfs",
+      options: ["nosuid", "noexec", "nodev", sysAccess],
+    },
     {
       destination: "/sys/fs/cgroup",
       type: "cgroup",
@@ -389,8 +378,7 @@ async function containerMounts(
     return requestedDestinations.has(d) || (requestedDestinations.has("/dev") && d.startsWith("/dev/"));
   };
 
-  const bindSys = sandboxUserNamespace(sandbox.config) !== undefined;
-  const mounts = defaultMounts({ privileged, shmPath: sandbox.shmPath, bindSys }).filter(
+  const mounts = defaultMounts({ privileged, shmPath: sandbox.shmPath }).filter(
     (m) => !replaced(m.destination),
   );
   const sandboxFiles: [string, string][] = [
@@ -880,7 +868,7 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
       oomScoreAdj: clampOomScoreAdj(INFRA_OOM_SCORE_ADJ, host),
     },
     root: { path: input.rootfsPath, readonly: true },
-    mounts: defaultMounts({ privileged: false, bindSys: userns !== undefined }),
+    mounts: defaultMounts({ privileged: false }),
     annotations: {
       ...config.annotations,
       ...sandboxAnnotations(input.sandboxId, config),

@@ -1,6 +1,11 @@
 // User namespaces for pods (NamespaceOption.userns_options, mode POD): the infra process
-// creates the pod's user namespace from the requested mapping and every container joins it
+// joins the pod's user namespace, made with the requested mapping, and every container joins it
 // through /proc/<infra pid>/ns/user, like the other pod namespaces.
+//
+// The user namespace is made by berth together with the pod's network namespace, which it
+// owns (NetnsManager.create): runc joins a user namespace before the others, and may then
+// only join a network namespace that namespace owns. Owning it also lets runc mount the
+// pod's own sysfs, so /sys needs no bind of the host's.
 //
 // runc 1.1 has no idmapped mounts, and util-linux 2.38's mount(8) has no X-mount.idmap, so
 // the files the mapped root must own are shifted on the host instead: each container's

@@ -98,6 +98,8 @@ describe("user namespaces for pods", () => {
     expect(await a.sh("grep -c localhost /etc/hosts")).not.toBe("0");
     await a.sh("cat /etc/resolv.conf > /dev/null && echo 127.0.0.2 extra >> /etc/hosts");
     await a.sh("echo shared > /dev/shm/f");
+    // The pod's own sysfs: its network namespace belongs to its user namespace.
+    expect(await a.sh("ls /sys/class/net | tr '\\n' ,")).toBe("lo,");
     expect(await b.sh("cat /dev/shm/f")).toBe("shared");
     expect(await b.sh("test -e /x && echo seen || echo own-rootfs")).toBe("own-rootfs");
 
