@@ -34,7 +34,12 @@ import {
 } from "./oci-types.js";
 import { chooseSeccomp, seccompFor, seccompForSync } from "./seccomp.js";
 import { resolveUser } from "./user-resolver.js";
-import { type PodUserNamespace, podUserNamespace, sameUserNamespace } from "./userns.js";
+import {
+  type PodUserNamespace,
+  podUserNamespace,
+  requireUserNamespaceSupport,
+  sameUserNamespace,
+} from "./userns.js";
 import { int64ToNumber, normalizeSysctlName } from "./validate-config.js";
 
 export interface SandboxContext {
@@ -815,13 +820,7 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
   namespaces.push({ type: "cgroup" });
   const userns = sandboxUserNamespace(config);
   if (userns) {
-    const support = host.userNamespaces;
-    if (!support?.supported) {
-      throw new InvalidArgumentError(
-        `${SECURITY_CONTEXT_FIELD}.namespace_options.userns_options`,
-        `this host cannot give pods their own user namespace: ${support?.reason || "not probed"}`,
-      );
-    }
+    requireUserNamespaceSupport(config, host.userNamespaces);
     // The user namespace that owns the pod's network namespace (runc joins it first).
     namespaces.push(input.usernsPath ? { type: "user", path: input.usernsPath } : { type: "user" });
   }

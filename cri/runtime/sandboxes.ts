@@ -14,7 +14,7 @@ import { buildInfraSpec } from "./oci-spec.js";
 import type { SandboxRecord } from "./records.js";
 import { sandboxInfraDir, writeSandboxFiles } from "./sandbox-files.js";
 import { UndoStack } from "./undo.js";
-import { chownPodFilesToMappedRoot, podUserNamespaceOf } from "./userns.js";
+import { chownPodFilesToMappedRoot, podUserNamespaceOf, requireUserNamespaceSupport } from "./userns.js";
 import { validatePodSandboxConfig } from "./validate-config.js";
 
 /** The infra process: a shell that reaps orphans (it is PID 1 of a shared PID namespace) and exits on TERM. */
@@ -60,6 +60,7 @@ export class SandboxManager {
 
   async run(rawConfig: PodSandboxConfig | undefined, runtimeHandler: string): Promise<string> {
     const config = validatePodSandboxConfig(rawConfig);
+    requireUserNamespaceSupport(config, this.deps.host.userNamespaces);
     const meta = config.metadata!;
     const { registry, logger } = this.deps;
     const id = newId();

@@ -226,6 +226,21 @@ export async function chownPodFilesToMappedRoot(config: PodSandboxConfig, paths:
   for (const path of paths) await lchown(path, uid, gid);
 }
 
+/**
+ * Refuses, before anything is made, a pod asking for its own user namespace on a host that
+ * cannot give one (the reason is the probe's).
+ */
+export function requireUserNamespaceSupport(
+  config: PodSandboxConfig,
+  support: FeatureSupport | undefined,
+): void {
+  if (!sandboxUserns(config) || support?.supported) return;
+  throw new InvalidArgumentError(
+    `${NAMESPACE_OPTIONS_FIELD}.userns_options`,
+    `this host cannot give pods their own user namespace: ${support?.reason || "not probed"}`,
+  );
+}
+
 /** Shifts a fresh container rootfs to the pod's user namespace; no-op without one. */
 export async function shiftRootfsForPod(
   rootfsPath: string,

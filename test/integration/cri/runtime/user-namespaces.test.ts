@@ -38,12 +38,19 @@ describe("user namespaces for pods", () => {
   let h: Harness;
   let image: string;
   let advertisedBeforeChmod: boolean | undefined;
+  let refusedBeforeChmod: { code?: number; details?: string } | undefined;
   beforeAll(async () => {
     h = await startHarness();
     // mkdtemp makes the harness root 0700: the mapped root of a pod could not reach its
     // rootfs through it, and the runtime must say so instead of advertising user namespaces.
     advertisedBeforeChmod = (await h.cri.runtime.status({ verbose: false })).runtimeHandlers[0]?.features
       ?.userNamespaces;
+    refusedBeforeChmod = await h.cri.runtime
+      .runPodSandbox({ config: usernsPod("unreachable"), runtimeHandler: "" })
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code?: number; details?: string },
+      );
     await chmod(h.root, 0o711);
     await h.stop();
     await h.restart();
@@ -75,6 +82,8 @@ describe("user namespaces for pods", () => {
 
   it("Status advertises user namespaces only when the mapped root can reach berth's dirs", async () => {
     expect(advertisedBeforeChmod).toBe(false);
+    expect(refusedBeforeChmod?.code).toBe(grpcStatus.INVALID_ARGUMENT);
+    expect(refusedBeforeChmod?.details).toContain("not searchable by other users");
     const s = await h.cri.runtime.status({ verbose: false });
     expect(s.runtimeHandlers[0]?.features?.userNamespaces).toBe(true);
   });
