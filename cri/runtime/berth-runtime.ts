@@ -34,6 +34,7 @@ import { runtimePaths } from "./paths.js";
 import { PodCidrConfig } from "./pod-cidr.js";
 import { RecordStore } from "./record-store.js";
 import { probeRecursiveReadOnly } from "./runtime-features.js";
+import { probeUserNamespaces } from "./userns.js";
 import type { ContainerRecord, SandboxRecord } from "./records.js";
 import { Registry } from "./registry.js";
 import { Runc } from "./runc.js";
@@ -114,6 +115,7 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     paths.sandboxesDir,
     paths.exitsDir,
     paths.attachDir,
+    paths.shmDir,
   ]) {
     await mkdir(dir, { recursive: true, mode: 0o711 });
   }
@@ -156,11 +158,18 @@ export async function createBerthRuntime(opts: BerthRuntimeOptions): Promise<Ber
     cgroups: new CgroupManager({ layout, logger }),
     images,
     snapshots,
-    host: { ...(await readHostLimits()), recursiveReadOnlyMounts: await probeRecursiveReadOnly(runcBinary) },
+    host: {
+      ...(await readHostLimits()),
+      recursiveReadOnlyMounts: await probeRecursiveReadOnly(runcBinary),
+      userNamespaces: await probeUserNamespaces([paths.stateDir, paths.runDir]),
+    },
     cgroupRoot: opts.cgroupRoot ?? "/berth",
     defaultNoNewPrivileges: opts.defaultNoNewPrivileges ?? false,
     shmSizeBytes: opts.shmSizeBytes ?? 64 * 1024 * 1024,
   };
+  if (!deps.host.userNamespaces?.supported) {
+    logger.info({ reason: deps.host.userNamespaces?.reason }, "pods cannot have their own user namespace");
+  }
   const sandboxes = new SandboxManager(deps);
   const containers = new ContainerManager(deps, sandboxes);
   sandboxes.attachContainers(containers);

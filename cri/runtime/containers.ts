@@ -22,6 +22,7 @@ import type { ContainerRecord } from "./records.js";
 import { sandboxFilePaths } from "./sandbox-files.js";
 import { newId, type SandboxManager, type SandboxContainerOps } from "./sandboxes.js";
 import { UndoStack } from "./undo.js";
+import { shiftRootfsForPod } from "./userns.js";
 import type { ContainerLifecycleChange, ContainerLifecycleObserver } from "../events/lifecycle.js";
 import { validateContainerConfig, validateLinuxResources } from "./validate-config.js";
 import { checkLogFileOnHost } from "./log-directory.js";
@@ -103,6 +104,7 @@ export class ContainerManager implements SandboxContainerOps {
         undo.push("bundle dir", () => rm(bundleDir, { recursive: true, force: true }));
         const rootfsPath = await this.deps.snapshots.prepare(id, this.deps.images.layerDirs(image));
         undo.push("rootfs", () => this.deps.snapshots.remove(id));
+        await shiftRootfsForPod(rootfsPath, sandbox.config, log);
 
         const files = sandboxFilePaths(sandbox.dir);
         const spec = await buildContainerSpec({

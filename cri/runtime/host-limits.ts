@@ -60,6 +60,8 @@ export interface HostLimits {
   minOomScoreAdj: number;
   /** Whether runc and the kernel make bind mounts read-only with their sub-mounts; unknown means no. */
   recursiveReadOnlyMounts?: FeatureSupport;
+  /** Whether pods may have their own user namespace; unknown means no. */
+  userNamespaces?: FeatureSupport;
 }
 
 /**

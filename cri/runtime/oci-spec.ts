@@ -35,6 +35,12 @@ import {
 } from "./oci-types.js";
 import { chooseSeccomp, seccompFor } from "./seccomp.js";
 import { resolveUser } from "./user-resolver.js";
+import {
+  type PodUserNamespace,
+  podUserNamespace,
+  requireUserNamespaceSupport,
+  sameUserNamespace,
+} from "./userns.js";
 import { int64ToNumber, normalizeSysctlName } from "./validate-config.js";
 
 export interface SandboxContext {
@@ -93,6 +99,9 @@ export interface InfraSpecInput {
   args: string[];
   /** The infra process's filter, from infraSeccomp (read before the sandbox is made). */
   seccomp: LinuxSeccomp | undefined;
+  arch?: string;
+  /** The pod's user namespace, made with its network namespace; used when the config asks for one. */
+  usernsPath?: string;
 }
 
 /** Granted to every container unless it drops them (the set containerd users know). */
@@ -589,7 +598,42 @@ function containerNamespaces(
       );
   }
   namespaces.push({ type: "cgroup" });
+  if (sandboxUserNamespace(sandbox.config)) namespaces.push({ type: "user", path: infraNs("user") });
   return namespaces;
+}
+
+function sandboxUserNamespace(config: PodSandboxConfig): PodUserNamespace | undefined {
+  return podUserNamespace(
+    config.linux?.securityContext?.namespaceOptions,
+    `${SECURITY_CONTEXT_FIELD}.namespace_options`,
+  );
+}
+
+/**
+ * The pod's user namespace for a container: the one the container asks for must be the
+ * pod's (all containers share the infra process's). runc wants the mappings even when it
+ * joins the namespace by path.
+ */
+function containerUserNamespace(
+  config: ContainerConfig,
+  sandboxConfig: PodSandboxConfig,
+): PodUserNamespace | undefined {
+  const pod = sandboxUserNamespace(sandboxConfig);
+  const field = `${SECURITY_CONTEXT_FIELD}.namespace_options`;
+  const ns = config.linux?.securityContext?.namespaceOptions;
+  if (ns?.usernsOptions && !sameUserNamespace(pod, podUserNamespace(ns, field))) {
+    throw new InvalidArgumentError(
+      `${field}.userns_options`,
+      "differs from the pod sandbox's user namespace: a container shares its pod's",
+    );
+  }
+  if (pod && ns?.pid === NamespaceMode.NODE) {
+    throw new InvalidArgumentError(
+      `${field}.pid`,
+      "a container in a pod with its own user namespace cannot use the host's PID namespace",
+    );
+  }
+  return pod;
 }
 
 // ---- resources --------------------------------------------------------------------------
@@ -727,6 +771,11 @@ export async function buildContainerSpec(input: ContainerSpecInput): Promise<Spe
     resources: { devices: rules, ...ociResources(resources) },
     devices,
   };
+  const userns = containerUserNamespace(config, sandbox.config);
+  if (userns) {
+    linux.uidMappings = userns.uidMappings.map((m) => ({ ...m }));
+    linux.gidMappings = userns.gidMappings.map((m) => ({ ...m }));
+  }
   if (rootfsPropagation) linux.rootfsPropagation = rootfsPropagation;
   if (!privileged) {
     linux.maskedPaths = sc?.maskedPaths.length ? [...sc.maskedPaths] : [...DEFAULT_MASKED_PATHS];
@@ -804,6 +853,12 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
   if (!hostNetwork) namespaces.push({ type: "uts" });
   if (!hostPid) namespaces.push({ type: "pid" });
   namespaces.push({ type: "cgroup" });
+  const userns = sandboxUserNamespace(config);
+  if (userns) {
+    requireUserNamespaceSupport(config, host.userNamespaces);
+    // The user namespace that owns the pod's network namespace (runc joins it first).
+    namespaces.push(input.usernsPath ? { type: "user", path: input.usernsPath } : { type: "user" });
+  }
 
   const uid = optionalId(sc?.runAsUser?.value, "run_as_user") ?? 0;
   const gid = optionalId(sc?.runAsGroup?.value, "run_as_group") ?? 0;
@@ -816,6 +871,10 @@ export function buildInfraSpec(input: InfraSpecInput): Spec {
     maskedPaths: [...DEFAULT_MASKED_PATHS],
     readonlyPaths: [...DEFAULT_READONLY_PATHS],
   };
+  if (userns) {
+    linux.uidMappings = userns.uidMappings.map((m) => ({ ...m }));
+    linux.gidMappings = userns.gidMappings.map((m) => ({ ...m }));
+  }
   if (seccomp) linux.seccomp = seccomp;
   const sysctl = sandboxSysctls(config);
   if (sysctl) linux.sysctl = sysctl;

@@ -69,6 +69,9 @@ export interface Linux {
   resources?: LinuxResources;
   cgroupsPath?: string;
   namespaces?: LinuxNamespace[];
+  /** With a "user" namespace: how its ids map to the host's. */
+  uidMappings?: LinuxIdMapping[];
+  gidMappings?: LinuxIdMapping[];
   devices?: LinuxDevice[];
   seccomp?: LinuxSeccomp;
   /** "rprivate", "rslave" or "rshared": the propagation of the container's root mount. */
@@ -76,6 +79,12 @@ export interface Linux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
+}
+
+export interface LinuxIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export type LinuxNamespaceType = "pid" | "network" | "mount" | "ipc" | "uts" | "user" | "cgroup";

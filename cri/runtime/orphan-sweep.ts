@@ -74,8 +74,10 @@ export async function sweepOrphans(deps: RuntimeDeps): Promise<SweepCounts> {
   }
   const netnsPaths = new Set([...registry.sandboxes.values()].map((s) => s.netnsPath));
   for (const name of await entries(paths.netnsDir)) {
-    if (netnsPaths.has(join(paths.netnsDir, name))) continue;
-    await sweep("netns", name, () => deps.netns.remove(name));
+    // A user-namespaced pod's user namespace is bound beside its network namespace.
+    const sandboxId = name.endsWith(".userns") ? name.slice(0, -".userns".length) : name;
+    if (netnsPaths.has(deps.netns.pathOf(sandboxId))) continue;
+    await sweep("netns", name, () => deps.netns.remove(sandboxId));
   }
   for (const name of await entries(paths.snapshotsDir)) {
     if (containerIds.has(name)) continue;

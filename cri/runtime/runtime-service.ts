@@ -150,7 +150,7 @@ export class CriRuntimeService implements Impl, PodStatusSource {
           name: "",
           features: {
             recursiveReadOnlyMounts: this.deps.host.recursiveReadOnlyMounts?.supported ?? false,
-            userNamespaces: false,
+            userNamespaces: this.deps.host.userNamespaces?.supported ?? false,
           },
         },
       ],

@@ -19,6 +19,7 @@ import { resolveCgroupParent } from "../../cgroups/paths.js";
 import type { SandboxRecord } from "./records.js";
 import { sandboxInfraDir, writeSandboxFiles } from "./sandbox-files.js";
 import { UndoStack } from "./undo.js";
+import { chownPodFilesToMappedRoot, podUserNamespaceOf, requireUserNamespaceSupport } from "./userns.js";
 import { validatePodSandboxConfig } from "./validate-config.js";
 
 /**
@@ -68,6 +69,7 @@ export class SandboxManager {
 
   async run(rawConfig: PodSandboxConfig | undefined, runtimeHandler: string): Promise<string> {
     const config = validatePodSandboxConfig(rawConfig);
+    requireUserNamespaceSupport(config, this.deps.host.userNamespaces);
     // What the host must confirm, asked before anything is made.
     if (config.logDirectory) await checkLogDirectoryOnHost(config.logDirectory, "config.log_directory");
     const requestedCgroupParent = config.linux?.cgroupParent ?? "";
@@ -113,18 +115,20 @@ export class SandboxManager {
 
         await mkdir(record.dir, { recursive: true, mode: 0o711 });
         undo.push("sandbox dir", () => rm(record.dir, { recursive: true, force: true }));
-        await writeSandboxFiles(record.dir, config, hostNetwork);
+        const files = await writeSandboxFiles(record.dir, config, hostNetwork);
+        await chownPodFilesToMappedRoot(config, Object.values(files));
 
         if (config.logDirectory) await mkdir(config.logDirectory, { recursive: true, mode: 0o755 });
 
         if (record.shmPath) {
           undo.push("shm", () => this.unmountShm(record));
           await this.mountShm(record.shmPath, id);
+          await chownPodFilesToMappedRoot(config, [record.shmPath]);
         }
 
         if (record.netnsPath) {
           undo.push("netns", () => this.deps.netns.remove(id));
-          await this.deps.netns.create(id);
+          await this.deps.netns.create(id, podUserNamespaceOf(config));
           if (this.deps.network) {
             undo.push("network", () => this.tearDownNetwork(record));
             const result = await this.deps.network.setUp({
@@ -166,6 +170,7 @@ export class SandboxManager {
       host: this.deps.host,
       args: INFRA_ARGS,
       seccomp,
+      usernsPath: this.deps.netns.usernsPathOf(record.id),
     });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
     undo.push("infra container", () => this.deps.runc.delete(record.id));

@@ -5,7 +5,7 @@
 // when the spec is built, still before anything is created.
 import { isIP } from "node:net";
 import { posix } from "node:path";
-import { echo, InvalidArgumentError, UnimplementedError } from "../../common/errors.js";
+import { echo, InvalidArgumentError } from "../../common/errors.js";
 import {
   type ContainerConfig,
   type LinuxContainerResources,
@@ -22,6 +22,7 @@ import {
 import { normalizeCapabilityName } from "./host-limits.js";
 import { checkContainerConfigSize, checkPodSandboxConfigSize } from "./config-limits.js";
 import { checkLogDirectoryPath } from "./log-directory.js";
+import { podUserNamespace } from "./userns.js";
 
 const MAX_ID = 0xfffffffen;
 /** The smallest memory limit a container can start under (the figure Docker and runc users know). */
@@ -241,13 +242,7 @@ function checkNamespaceOptions(ns: NamespaceOption | undefined, field: string, f
   );
   if (ns.pid === TARGET && ns.targetId === "")
     throw invalid(`${field}.target_id`, "required when pid is TARGET");
-  const userns = ns.usernsOptions;
-  if (userns) {
-    checkNamespaceMode(userns.mode, [POD, NODE], `${field}.userns_options.mode`);
-    if (userns.mode === POD && (userns.uids.length > 0 || userns.gids.length > 0)) {
-      throw new UnimplementedError(`user namespaces (${field}.userns_options)`);
-    }
-  }
+  podUserNamespace(ns, field);
 }
 
 function checkUserFields(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BerthError, InvalidArgumentError, UnimplementedError } from "../../../../common/errors.js";
+import { BerthError, InvalidArgumentError } from "../../../../common/errors.js";
 import {
   ContainerConfig,
   LinuxContainerResources,
@@ -122,20 +122,27 @@ describe("validatePodSandboxConfig", () => {
     ).toBe(field);
   });
 
-  it("does not implement user namespaces with mappings", () => {
-    const config = sandbox({
-      linux: {
-        securityContext: {
-          namespaceOptions: {
-            usernsOptions: {
-              mode: NamespaceMode.POD,
-              uids: [{ hostId: 100000, containerId: 0, length: 65536 }],
+  it("accepts a user namespace with one uid and the same gid mapping, refuses half of one", () => {
+    const withUserns = (gids: { hostId: number; containerId: number; length: number }[]) =>
+      sandbox({
+        linux: {
+          securityContext: {
+            namespaceOptions: {
+              usernsOptions: {
+                mode: NamespaceMode.POD,
+                uids: [{ hostId: 100000, containerId: 0, length: 65536 }],
+                gids,
+              },
             },
           },
         },
-      },
-    });
-    expect(() => validatePodSandboxConfig(config)).toThrow(UnimplementedError);
+      });
+    expect(() =>
+      validatePodSandboxConfig(withUserns([{ hostId: 100000, containerId: 0, length: 65536 }])),
+    ).not.toThrow();
+    expect(fieldOf(() => validatePodSandboxConfig(withUserns([])))).toBe(
+      "config.linux.security_context.namespace_options.userns_options.gids",
+    );
   });
 });
 
