@@ -98,7 +98,9 @@ export async function createWithConmon(opts: ConmonOptions, launch: ConmonLaunch
       detached: true,
     });
   } finally {
-    await diag.close();
+    // Not awaited: the pipes' listeners below must be attached before the event loop turns,
+    // or a conmon that exits at once ends the sync pipe unheard. The child holds its own copy.
+    void diag.close().catch(() => undefined);
   }
   const syncPipe = child.stdio[3] as Readable;
   const startPipe = child.stdio[4] as Writable;
