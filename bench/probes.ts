@@ -5,6 +5,7 @@
 // run `runc exec` in child processes: their CPU (and that of what they run, once reaped) is
 // shown beside the agent's, from /proc/self/stat cutime+cstime; spawning them counts as the agent's.
 //   node dist/bench/probes.js [seconds] [pods]     (defaults: 60 s, 100 pods; env BENCH_PROBE_SECONDS, BENCH_PROBE_PODS)
+//   BENCH_PROBE_ONLY=<part of a scenario name>, BENCH_PROBE_PROFILE=<dir> (see profileWindow)
 import { readFileSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
@@ -254,7 +255,9 @@ export async function main(
       { name: "readiness httpGet 1s", readiness: true, liveness: false },
       { name: "readiness httpGet 1s + liveness exec 10s", readiness: true, liveness: true },
     ];
-    for (const scenario of scenarios) {
+    // BENCH_PROBE_ONLY=<text> runs only the scenarios whose name contains it (e.g. "httpGet").
+    const only = process.env.BENCH_PROBE_ONLY;
+    for (const scenario of scenarios.filter((s) => only === undefined || s.name.includes(only))) {
       results.push(await runScenario(h, image, scenario, pods, seconds));
     }
   } finally {

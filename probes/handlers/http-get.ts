@@ -28,17 +28,12 @@ export async function runHttpGetProbe(
 ): Promise<HandlerOutcome> {
   const host = action.host ?? podIP;
   if (!host) return { result: "unknown", output: "httpGet probe has no host and the pod has no IP" };
-  let url: URL;
-  try {
-    url = probeUrl(action, host);
-  } catch (err) {
-    return { result: "unknown", output: `httpGet probe has a malformed URL: ${errorMessage(err)}` };
+  const prepared = preparedRequest(action, host, options.userAgent ?? defaultProbeUserAgent());
+  if (prepared instanceof Error) {
+    return { result: "unknown", output: `httpGet probe has a malformed URL: ${prepared.message}` };
   }
+  const { url, headers, hostOverride } = prepared;
 
-  const { headers, hostOverride } = requestHeaders(
-    action.httpHeaders,
-    options.userAgent ?? defaultProbeUserAgent(),
-  );
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutSeconds * 1000);
   const attempt = { url };
@@ -50,6 +45,36 @@ export async function runHttpGetProbe(
   } finally {
     clearTimeout(timer);
   }
+}
+
+interface PreparedRequest extends PreparedHeaders {
+  url: URL;
+}
+
+interface CachedRequest {
+  host: string;
+  userAgent: string;
+  request: PreparedRequest | Error;
+}
+
+/**
+ * A probe's spec is fixed while it runs every period, so its URL and headers are built once and
+ * kept beside the spec object (dropped with it); a different host or User-Agent rebuilds them.
+ * Nothing here is mutated by a run: a redirect makes a new URL and a Host override a new header set.
+ */
+const preparedByAction = new WeakMap<HttpGetAction, CachedRequest>();
+
+function preparedRequest(action: HttpGetAction, host: string, userAgent: string): PreparedRequest | Error {
+  const cached = preparedByAction.get(action);
+  if (cached && cached.host === host && cached.userAgent === userAgent) return cached.request;
+  let request: PreparedRequest | Error;
+  try {
+    request = { url: probeUrl(action, host), ...requestHeaders(action.httpHeaders, userAgent) };
+  } catch (err) {
+    request = err instanceof Error ? err : new Error(String(err));
+  }
+  preparedByAction.set(action, { host, userAgent, request });
+  return request;
 }
 
 function probeUrl(action: HttpGetAction, host: string): URL {
