@@ -5,9 +5,11 @@
 // run `runc exec` in child processes: their CPU (and that of what they run, once reaped) is
 // shown beside the agent's, from /proc/self/stat cutime+cstime; spawning them counts as the agent's.
 //   node dist/bench/probes.js [seconds] [pods]     (defaults: 60 s, 100 pods; env BENCH_PROBE_SECONDS, BENCH_PROBE_PODS)
-//   BENCH_PROBE_ONLY=<part of a scenario name>, BENCH_PROBE_PROFILE=<dir> (see profileWindow)
+//   BENCH_PROBE_ONLY=<part of a scenario name>, BENCH_PROBE_PROFILE=<dir> (see profileWindow),
+//   BENCH_PROBE_HEAP=<dir> (a heap snapshot per scenario)
 import { readFileSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { writeHeapSnapshot } from "node:v8";
 import { loadavg } from "node:os";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -179,6 +181,10 @@ async function runScenario(
     const cpu = process.cpuUsage(cpuBefore);
     const wallSeconds = Number(process.hrtime.bigint() - wallBefore) / 1e9;
     const procAfter = procCpu();
+    // BENCH_PROBE_HEAP=<dir>: a heap snapshot at the end of the window, after the figures are taken.
+    const heapDir = process.env.BENCH_PROBE_HEAP;
+    if (heapDir)
+      writeHeapSnapshot(join(heapDir, `${scenario.name.replace(/[^a-z0-9]+/gi, "-")}.heapsnapshot`));
     return {
       scenario: scenario.name,
       pods,
