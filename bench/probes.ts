@@ -34,6 +34,8 @@ interface Result {
   pods: number;
   seconds: number;
   cpuPercent: number;
+  /** The part of cpuPercent spent in the kernel (connect, write, close, fork ...). */
+  systemCpuPercent: number;
   childrenCpuPercent: number;
   loadAverage: number;
   rssMedianMiB: number;
@@ -190,6 +192,7 @@ async function runScenario(
       pods,
       seconds: wallSeconds,
       cpuPercent: ((cpu.user + cpu.system) / 1e6 / wallSeconds) * 100,
+      systemCpuPercent: (cpu.system / 1e6 / wallSeconds) * 100,
       childrenCpuPercent: ((procAfter.children - procBefore.children) / wallSeconds) * 100,
       loadAverage: ((loadavg()[0] ?? 0) + loadBefore) / 2,
       rssMedianMiB: percentile(rss, 50),
@@ -210,6 +213,7 @@ function printResults(results: Result[]): void {
     "pods",
     "window",
     "agent CPU",
+    "of it kernel",
     "children CPU",
     "RSS median",
     "RSS max",
@@ -223,6 +227,7 @@ function printResults(results: Result[]): void {
     String(r.pods),
     `${r.seconds.toFixed(0)} s`,
     `${r.cpuPercent.toFixed(1)} %`,
+    `${r.systemCpuPercent.toFixed(1)} %`,
     `${r.childrenCpuPercent.toFixed(1)} %`,
     `${r.rssMedianMiB.toFixed(0)} MiB`,
     `${r.rssMaxMiB.toFixed(0)} MiB`,
