@@ -2,9 +2,15 @@
 // runtime run in it, as in the daemon) over a measurement window, with N pods that each have
 // an HTTP readiness probe every 1 s and an exec liveness probe every 10 s, beside the same
 // pods without probes (and with the HTTP probe alone, to tell the two kinds apart). Exec probes
-// run `runc exec` in child processes, whose own CPU is not the agent's and is not counted here;
-// spawning them is.
+// run `runc exec` in child processes: their CPU (and that of what they run, once reaped) is
+// shown beside the agent's, from /proc/self/stat cutime+cstime; spawning them counts as the agent's.
 //   node dist/bench/probes.js [seconds] [pods]     (defaults: 60 s, 100 pods; env BENCH_PROBE_SECONDS, BENCH_PROBE_PODS)
+//   BENCH_PROBE_ONLY=<part of a scenario name>, BENCH_PROBE_PROFILE=<dir> (see profileWindow),
+//   BENCH_PROBE_HEAP=<dir> (a heap snapshot per scenario)
+import { readFileSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { writeHeapSnapshot } from "node:v8";
+import { loadavg } from "node:os";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -28,11 +34,50 @@ interface Result {
   pods: number;
   seconds: number;
   cpuPercent: number;
+  /** The part of cpuPercent spent in the kernel (connect, write, close, fork ...). */
+  systemCpuPercent: number;
+  childrenCpuPercent: number;
+  loadAverage: number;
   rssMedianMiB: number;
   rssMaxMiB: number;
   heapMedianMiB: number;
   probeRunsPerSecond: number;
   startSeconds: number;
+}
+
+/**
+ * With BENCH_PROBE_PROFILE=<dir>, a CPU profile of the measurement window only (not of the pods'
+ * start) is written there per scenario, for Chrome DevTools or any .cpuprofile reader.
+ */
+async function profileWindow<T>(name: string, window: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_PROBE_PROFILE;
+  if (!dir) return window();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await window();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(join(dir, `${name.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+/** Clock ticks per second of /proc's CPU times; 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds of this process and of its reaped children, from /proc/self/stat. */
+function procCpu(): { self: number; children: number } {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  // Fields after the command name (which may hold spaces), from field 3 (state) on.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const field = (n: number): number => Number(fields[n - 3]);
+  return {
+    self: (field(14) + field(15)) / CLOCK_TICKS,
+    children: (field(16) + field(17)) / CLOCK_TICKS,
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -123,21 +168,33 @@ async function runScenario(
     const rss: number[] = [];
     const heap: number[] = [];
     const cpuBefore = process.cpuUsage();
+    const procBefore = procCpu();
+    const loadBefore = loadavg()[0] ?? 0;
     const wallBefore = process.hrtime.bigint();
     const runsBefore = probeRuns;
-    for (let i = 0; i < seconds; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const memory = process.memoryUsage();
-      rss.push(memory.rss / 1024 / 1024);
-      heap.push(memory.heapUsed / 1024 / 1024);
-    }
+    await profileWindow(scenario.name, async () => {
+      for (let i = 0; i < seconds; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const memory = process.memoryUsage();
+        rss.push(memory.rss / 1024 / 1024);
+        heap.push(memory.heapUsed / 1024 / 1024);
+      }
+    });
     const cpu = process.cpuUsage(cpuBefore);
     const wallSeconds = Number(process.hrtime.bigint() - wallBefore) / 1e9;
+    const procAfter = procCpu();
+    // BENCH_PROBE_HEAP=<dir>: a heap snapshot at the end of the window, after the figures are taken.
+    const heapDir = process.env.BENCH_PROBE_HEAP;
+    if (heapDir)
+      writeHeapSnapshot(join(heapDir, `${scenario.name.replace(/[^a-z0-9]+/gi, "-")}.heapsnapshot`));
     return {
       scenario: scenario.name,
       pods,
       seconds: wallSeconds,
       cpuPercent: ((cpu.user + cpu.system) / 1e6 / wallSeconds) * 100,
+      systemCpuPercent: (cpu.system / 1e6 / wallSeconds) * 100,
+      childrenCpuPercent: ((procAfter.children - procBefore.children) / wallSeconds) * 100,
+      loadAverage: ((loadavg()[0] ?? 0) + loadBefore) / 2,
       rssMedianMiB: percentile(rss, 50),
       rssMaxMiB: Math.max(...rss),
       heapMedianMiB: percentile(heap, 50),
@@ -156,26 +213,33 @@ function printResults(results: Result[]): void {
     "pods",
     "window",
     "agent CPU",
+    "of it kernel",
+    "children CPU",
     "RSS median",
     "RSS max",
     "heap median",
     "probe runs/s",
     "start all",
+    "load avg",
   ];
   const lines = results.map((r) => [
     r.scenario,
     String(r.pods),
     `${r.seconds.toFixed(0)} s`,
     `${r.cpuPercent.toFixed(1)} %`,
+    `${r.systemCpuPercent.toFixed(1)} %`,
+    `${r.childrenCpuPercent.toFixed(1)} %`,
     `${r.rssMedianMiB.toFixed(0)} MiB`,
     `${r.rssMaxMiB.toFixed(0)} MiB`,
     `${r.heapMedianMiB.toFixed(0)} MiB`,
     r.probeRunsPerSecond.toFixed(1),
     `${r.startSeconds.toFixed(0)} s`,
+    r.loadAverage.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
   console.log(
-    "\nagent cost of probes (CPU of this process: pod workers + in-process runtime; 1 CPU = 100 %)",
+    "\nagent cost of probes (agent CPU: this process, pod workers + in-process runtime; children CPU: " +
+      "reaped children, runc exec and what it ran; 1 CPU = 100 %)",
   );
   for (const line of [header, ...lines]) console.log(line.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  "));
 }
@@ -202,7 +266,9 @@ export async function main(
       { name: "readiness httpGet 1s", readiness: true, liveness: false },
       { name: "readiness httpGet 1s + liveness exec 10s", readiness: true, liveness: true },
     ];
-    for (const scenario of scenarios) {
+    // BENCH_PROBE_ONLY=<text> runs only the scenarios whose name contains it (e.g. "httpGet").
+    const only = process.env.BENCH_PROBE_ONLY;
+    for (const scenario of scenarios.filter((s) => only === undefined || s.name.includes(only))) {
       results.push(await runScenario(h, image, scenario, pods, seconds));
     }
   } finally {

@@ -6,12 +6,12 @@ import { fileURLToPath } from "node:url";
 
 export const PROBE_USER_AGENT_PRODUCT = "berth-probe";
 
-let cachedVersion: string | undefined;
+let cachedUserAgent: string | undefined;
 
 /** `berth-probe/<version>`, with berth's version from its package.json. */
 export function defaultProbeUserAgent(): string {
-  cachedVersion ??= findBerthVersion(dirname(fileURLToPath(import.meta.url)));
-  return `${PROBE_USER_AGENT_PRODUCT}/${cachedVersion}`;
+  cachedUserAgent ??= `${PROBE_USER_AGENT_PRODUCT}/${findBerthVersion(dirname(fileURLToPath(import.meta.url)))}`;
+  return cachedUserAgent;
 }
 
 // The module runs from the source tree under test and from dist/ once built, at different

@@ -7,7 +7,8 @@ import type { ProbeScheduler, ProbeUpdate } from "../../probes/scheduler.js";
 import type { ProbeInput, ProbeKind } from "../../probes/spec.js";
 import type { Container, PortRef, Probe } from "../podspec/types.js";
 import type { PodIdentity } from "./labels.js";
-import { probeLabels, type ProbeMetrics } from "./probe-metrics.js";
+import type { ProbeResult } from "../../probes/outcome.js";
+import { probeLabels, type ProbeLabels, type ProbeMetrics } from "./probe-metrics.js";
 
 /** A named port's number from the container's ports; undefined when it names none. */
 export function resolvePort(ref: PortRef, container: Pick<Container, "ports">): number | undefined {
@@ -79,6 +80,8 @@ interface ContainerProbes {
   started: boolean;
   livenessFailed: boolean;
   startupFailed: boolean;
+  /** The metric labels of each probe kind and result, built on first use and reused every run. */
+  readonly labels: Partial<Record<ProbeKind, Partial<Record<ProbeResult, ProbeLabels>>>>;
 }
 
 export class PodProber {
@@ -102,6 +105,7 @@ export class PodProber {
       started: target.container.startupProbe === undefined,
       livenessFailed: false,
       startupFailed: false,
+      labels: {},
     };
     this.containers.set(target.containerId, entry);
     const unresolved: ProbeKind[] = [];
@@ -166,21 +170,28 @@ export class PodProber {
   }
 
   private onResult(entry: ContainerProbes, update: ProbeUpdate, onUpdate: ProbeUpdateListener): void {
-    const { pod, container } = entry.target;
-    this.metrics.observe(
-      probeLabels(update.kind, update.outcome, {
-        container: container.name,
-        pod: pod.name,
-        namespace: pod.namespace,
-      }),
-    );
+    this.metrics.observe(this.labels(entry, update.kind, update.outcome));
     // A result from an instance whose probes were removed meanwhile changes nothing.
     if (this.containers.get(entry.target.containerId) !== entry) return;
+    // Most runs repeat the result the probe already has: the pod worker has nothing to do for
+    // them (no state change, no event), so it is not called. Failures and unknown outcomes
+    // still reach it every time, as each one is an event, and so does a passing run with a warning.
+    if (!update.changed && update.outcome === "success" && !update.warning) return;
     if (update.kind === "readiness") entry.ready = update.result === "success";
     else if (update.kind === "startup") {
       entry.started = update.result === "success";
       entry.startupFailed = update.result === "failure";
     } else entry.livenessFailed = update.result === "failure";
     onUpdate(entry.target, update);
+  }
+
+  private labels(entry: ContainerProbes, kind: ProbeKind, outcome: ProbeResult): ProbeLabels {
+    const byResult = (entry.labels[kind] ??= {});
+    const { pod, container } = entry.target;
+    return (byResult[outcome] ??= probeLabels(kind, outcome, {
+      container: container.name,
+      pod: pod.name,
+      namespace: pod.namespace,
+    }));
   }
 }

@@ -41,21 +41,36 @@ export function probeLabels(
   return { probe_type: TYPE_LABELS[kind], result: RESULT_LABELS[result], ...target };
 }
 
+interface Series {
+  readonly key: string;
+  readonly labels: ProbeLabels;
+  count: number;
+}
+
 export class ProbeMetrics {
-  private readonly counts = new Map<string, { labels: ProbeLabels; count: number }>();
+  private readonly counts = new Map<string, Series>();
   private readonly listeners = new Set<ProbeListener>();
+  /**
+   * Callers pass the same labels object for every run of a probe with the same result, so its
+   * series is found without building the key again; a series dropped by forgetPod is not reused.
+   */
+  private readonly seriesOf = new WeakMap<ProbeLabels, Series>();
 
   observe(labels: ProbeLabels): void {
-    const key = JSON.stringify([
-      labels.namespace,
-      labels.pod,
-      labels.container,
-      labels.probe_type,
-      labels.result,
-    ]);
-    const entry = this.counts.get(key);
-    if (entry) entry.count++;
-    else this.counts.set(key, { labels, count: 1 });
+    let series = this.seriesOf.get(labels);
+    if (series === undefined || this.counts.get(series.key) !== series) {
+      const key = JSON.stringify([
+        labels.namespace,
+        labels.pod,
+        labels.container,
+        labels.probe_type,
+        labels.result,
+      ]);
+      series = this.counts.get(key);
+      if (series === undefined) this.counts.set(key, (series = { key, labels, count: 0 }));
+      this.seriesOf.set(labels, series);
+    }
+    series.count++;
     for (const listener of this.listeners) {
       try {
         listener(labels);

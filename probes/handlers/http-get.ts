@@ -28,28 +28,82 @@ export async function runHttpGetProbe(
 ): Promise<HandlerOutcome> {
   const host = action.host ?? podIP;
   if (!host) return { result: "unknown", output: "httpGet probe has no host and the pod has no IP" };
-  let url: URL;
-  try {
-    url = probeUrl(action, host);
-  } catch (err) {
-    return { result: "unknown", output: `httpGet probe has a malformed URL: ${errorMessage(err)}` };
+  const prepared = preparedRequest(action, host, options.userAgent ?? defaultProbeUserAgent());
+  if (prepared instanceof Error) {
+    return { result: "unknown", output: `httpGet probe has a malformed URL: ${prepared.message}` };
   }
+  const { url, headers, hostOverride } = prepared;
 
-  const { headers, hostOverride } = requestHeaders(
-    action.httpHeaders,
-    options.userAgent ?? defaultProbeUserAgent(),
-  );
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), timeoutSeconds * 1000);
+  const deadline = new Deadline(timeoutSeconds * 1000);
   const attempt = { url };
   try {
-    return await getFollowingLocalRedirects(attempt, headers, hostOverride, deadline.signal);
+    return await getFollowingLocalRedirects(attempt, headers, hostOverride, deadline);
   } catch (err) {
-    const reason = deadline.signal.aborted ? `timed out after ${timeoutSeconds}s` : errorMessage(err);
+    const reason = deadline.expired ? `timed out after ${timeoutSeconds}s` : errorMessage(err);
     return { result: "failure", output: `Get "${attempt.url.href}": ${reason}` };
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
+}
+
+/**
+ * One deadline for a whole probe run: when it passes, the request or response in hand is
+ * destroyed, which fails whatever awaits it. A plain timer and a reference rather than an
+ * AbortSignal handed to every request: the signal's listeners cost more than the rest of the
+ * client's work for a probe that answers at once.
+ */
+class Deadline {
+  expired = false;
+  private current: { destroy(err: Error): unknown } | undefined;
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(ms: number) {
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      this.current?.destroy(new Error("aborted"));
+    }, ms);
+  }
+
+  /** Makes `stream` the one to destroy when the deadline passes; destroys it now if it has. */
+  guard(stream: { destroy(err: Error): unknown }): void {
+    this.current = stream;
+    if (this.expired) stream.destroy(new Error("aborted"));
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.current = undefined;
+  }
+}
+
+interface PreparedRequest extends PreparedHeaders {
+  url: URL;
+}
+
+interface CachedRequest {
+  host: string;
+  userAgent: string;
+  request: PreparedRequest | Error;
+}
+
+/**
+ * A probe's spec is fixed while it runs every period, so its URL and headers are built once and
+ * kept beside the spec object (dropped with it); a different host or User-Agent rebuilds them.
+ * Nothing here is mutated by a run: a redirect makes a new URL and a Host override a new header set.
+ */
+const preparedByAction = new WeakMap<HttpGetAction, CachedRequest>();
+
+function preparedRequest(action: HttpGetAction, host: string, userAgent: string): PreparedRequest | Error {
+  const cached = preparedByAction.get(action);
+  if (cached && cached.host === host && cached.userAgent === userAgent) return cached.request;
+  let request: PreparedRequest | Error;
+  try {
+    request = { url: probeUrl(action, host), ...requestHeaders(action.httpHeaders, userAgent) };
+  } catch (err) {
+    request = err instanceof Error ? err : new Error(String(err));
+  }
+  preparedByAction.set(action, { host, userAgent, request });
+  return request;
 }
 
 function probeUrl(action: HttpGetAction, host: string): URL {
@@ -93,7 +147,7 @@ async function getFollowingLocalRedirects(
   attempt: { url: URL },
   headers: OutgoingHttpHeaders,
   hostOverride: string | undefined,
-  signal: AbortSignal,
+  deadline: Deadline,
 ): Promise<HandlerOutcome> {
   const probedHostname = attempt.url.hostname;
   let host = hostOverride;
@@ -101,16 +155,16 @@ async function getFollowingLocalRedirects(
     const response = await get(
       attempt.url,
       host === undefined ? headers : { ...headers, Host: host },
-      signal,
+      deadline,
     );
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
-    if (!FOLLOWED_REDIRECTS.has(status) || !location) return classify(response, signal);
+    if (!FOLLOWED_REDIRECTS.has(status) || !location) return classify(response, deadline);
 
     const next = new URL(location, attempt.url);
     // A redirect elsewhere is not followed: the probe asks about this container, and following
     // would let an application point the agent at any address. The 3xx itself counts as a pass.
-    if (next.hostname !== probedHostname) return classify(response, signal);
+    if (next.hostname !== probedHostname) return classify(response, deadline);
     response.destroy();
     if (requests >= MAX_REQUESTS) throw new Error(`stopped after ${MAX_REQUESTS} redirects`);
     if (next.protocol !== "http:" && next.protocol !== "https:") {
@@ -123,7 +177,7 @@ async function getFollowingLocalRedirects(
   }
 }
 
-function get(url: URL, headers: OutgoingHttpHeaders, signal: AbortSignal): Promise<IncomingMessage> {
+function get(url: URL, headers: OutgoingHttpHeaders, deadline: Deadline): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     // agent: false gives each request its own connection, closed afterwards: probes must not
     // pile up idle keep-alive sockets in every container.
@@ -135,19 +189,20 @@ function get(url: URL, headers: OutgoingHttpHeaders, signal: AbortSignal): Promi
     };
     const request =
       url.protocol === "https:"
-        ? https.get(url, { headers, signal, agent: false, rejectUnauthorized: false }, onResponse)
-        : http.get(url, { headers, signal, agent: false }, onResponse);
+        ? https.get(url, { headers, agent: false, rejectUnauthorized: false }, onResponse)
+        : http.get(url, { headers, agent: false }, onResponse);
     request.on("error", reject);
+    deadline.guard(request);
   });
 }
 
-async function classify(response: IncomingMessage, signal: AbortSignal): Promise<HandlerOutcome> {
+async function classify(response: IncomingMessage, deadline: Deadline): Promise<HandlerOutcome> {
   const status = response.statusCode ?? 0;
   if (status < 200 || status >= 400) {
     response.destroy();
     return { result: "failure", output: `HTTP probe failed with statuscode: ${status}` };
   }
-  const body = (await readCapped(response, signal)).toString("utf8");
+  const body = (await readCapped(response, deadline)).toString("utf8");
   if (status >= 300) {
     return { result: "success", warning: true, output: `Probe terminated redirects, Response body: ${body}` };
   }
@@ -155,7 +210,7 @@ async function classify(response: IncomingMessage, signal: AbortSignal): Promise
 }
 
 /** Reads the body up to the output cap, then drops the connection instead of reading on. */
-function readCapped(response: IncomingMessage, signal: AbortSignal): Promise<Buffer> {
+function readCapped(response: IncomingMessage, deadline: Deadline): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -163,16 +218,11 @@ function readCapped(response: IncomingMessage, signal: AbortSignal): Promise<Buf
     const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;
-      signal.removeEventListener("abort", onAbort);
       if (err) reject(err);
       else resolve(capOutput(Buffer.concat(chunks)));
     };
-    const onAbort = (): void => {
-      response.destroy();
-      finish(new Error("aborted"));
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort);
+    // On the deadline the response is destroyed with an error, which ends the read below.
+    deadline.guard(response);
     response.on("data", (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;

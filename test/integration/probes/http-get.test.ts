@@ -83,6 +83,16 @@ describe("httpGet probe", () => {
     expect(request?.headers["host"]).toBe(`127.0.0.1:${server.port}`);
   });
 
+  it("runs the same probe spec again against a new pod IP and with a new User-Agent", async () => {
+    const server = await serve({ "/": text(200, "ok") });
+    const probe: HttpGetAction = { scheme: "HTTP", path: "/", port: server.port, httpHeaders: [] };
+    expect((await runHttpGetProbe(probe, "127.0.0.1", 1, { userAgent: "first" })).result).toBe("success");
+    // Nothing listens on 127.0.0.2: a run that reused the first address would pass.
+    expect((await runHttpGetProbe(probe, "127.0.0.2", 1, { userAgent: "first" })).result).toBe("failure");
+    expect((await runHttpGetProbe(probe, "127.0.0.1", 1, { userAgent: "second" })).result).toBe("success");
+    expect(server.seen.map((s) => s.headers["user-agent"])).toEqual(["first", "second"]);
+  });
+
   it("passes on other 2xx codes and fails on 4xx and 5xx", async () => {
     const server = await serve({
       "/created": text(204, ""),
