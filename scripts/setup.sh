@@ -8,12 +8,13 @@ cd "$(dirname "$0")/.."
 # Packages berth runs with (runc, conmon, CNI plugins, busybox for the infra process, criu
 # for CheckpointContainer),
 # builds with (protoc) and tests with (skopeo, a registry, prometheus, kubectl for protocol
-# interop, and qemu with a stock kernel for the cgroup v2 VM tests).
+# interop, qemu with a stock kernel for the cgroup v2 VM tests, and systemd, whose PID 1 binary
+# boots the systemd VM test, plus what its runner repacks the initramfs with).
 apt_packages=(
   runc conmon containernetworking-plugins busybox-static criu
   iproute2 iptables util-linux mount kmod ca-certificates attr coreutils
   protobuf-compiler skopeo docker-registry apache2-utils prometheus kubectl
-  qemu-system-x86 linux-image-amd64 xz-utils
+  qemu-system-x86 linux-image-amd64 xz-utils systemd gzip
 )
 
 missing=()
