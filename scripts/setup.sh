@@ -9,13 +9,14 @@ cd "$(dirname "$0")/.."
 # for CheckpointContainer),
 # builds with (protoc) and tests with (skopeo, a registry, prometheus, kubectl for protocol
 # interop, containerd as the benchmark baseline and the remote-runtime tests, qemu with a
-# stock kernel for the cgroup v2 VM tests, and gcc with libc6-dev for a static setuid test
-# program).
+# stock kernel for the cgroup v2 VM tests, systemd, whose PID 1 binary boots the systemd VM
+# test, plus what its runner repacks the initramfs with, and gcc with libc6-dev for a static
+# setuid test program).
 apt_packages=(
   runc conmon containernetworking-plugins busybox-static criu
   iproute2 iptables util-linux mount kmod ca-certificates attr coreutils
   protobuf-compiler skopeo docker-registry apache2-utils prometheus kubectl
-  qemu-system-x86 linux-image-amd64 xz-utils containerd gcc libc6-dev
+  qemu-system-x86 linux-image-amd64 xz-utils systemd gzip containerd gcc libc6-dev
 )
 
 missing=()

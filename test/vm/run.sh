@@ -16,7 +16,12 @@ for tool in runc conmon; do
 	command -v "$tool" >/dev/null || { echo "test:vm: $tool is not installed on this host" >&2; exit 1; }
 done
 
-vm=${BERTH_CGROUP2_VM:-$(readlink -f ../shared/vm/run-in-cgroup2-vm)}
+vm=${BERTH_CGROUP2_VM:-../shared/vm/run-in-cgroup2-vm}
+if [ ! -x "$vm" ]; then
+	echo "test:vm: no executable $vm: check out the shared tree as ../shared beside this checkout," \
+		"or set BERTH_CGROUP2_VM to its run-in-cgroup2-vm" >&2
+	exit 1
+fi
 started=$(date +%s)
 rc=0
 "$vm" --mem 2G --cpus 2 --timeout 12m -- \

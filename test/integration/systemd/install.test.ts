@@ -1,12 +1,17 @@
-// The real `berth install` / `berth uninstall` into a temp tree (--no-start --root), and
-// their refusal on this host, where systemd is not PID 1.
+// The real `berth install` / `berth uninstall` into a temp tree (--no-start --root), and what
+// they do on this host as it is: berth must tell whether systemd is PID 1 as /proc/1 does, and
+// without systemd refuse clearly (changing nothing) unless told --no-start. With systemd as PID 1
+// they would really install the service on this host, so that path is left to the systemd VM
+// test (npm run test:vm:systemd), which boots systemd and runs the real install there.
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { systemdIsRunning } from "../../../systemd/install.js";
 import { BERTH_BIN, requireBuild } from "../../../harness/agent-process.js";
+import { systemdIsPid1 } from "../../../harness/host-kind.js";
 
 function berth(...args: string[]) {
   return execa(process.execPath, [BERTH_BIN, ...args], { reject: false });
@@ -42,12 +47,27 @@ describe("berth install", () => {
     expect(await readFile(join(root, "etc/berth/config.yaml"), "utf8")).toBe("logLevel: debug\n");
   });
 
-  it("refuses to start a service when systemd is not PID 1, and writes nothing", async () => {
-    expect(existsSync("/run/systemd/system"), "this test needs a host without systemd as PID 1").toBe(false);
+  it("tells whether systemd is PID 1 as /proc/1 does", async () => {
+    expect(await systemdIsRunning()).toBe(await systemdIsPid1());
+  });
+
+  it("without systemd as PID 1, refuses to start a service or stop one, and changes nothing", async () => {
+    if (await systemdIsPid1()) {
+      // Here install would enable the real service; the systemd VM test covers that path.
+      expect(existsSync("/run/systemd/system")).toBe(true);
+      return;
+    }
+    const unitExisted = existsSync("/etc/systemd/system/berth.service");
+    const configExisted = existsSync("/etc/berth");
     const result = await berth("install");
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/systemd is not running as PID 1 .*--no-start/);
-    expect(existsSync("/etc/systemd/system/berth.service")).toBe(false);
+    expect(result.stderr).toMatch(/systemd is not running as PID 1 .*--no-start to only write the files/);
+    expect(existsSync("/etc/systemd/system/berth.service")).toBe(unitExisted);
+    expect(existsSync("/etc/berth")).toBe(configExisted);
+    const removal = await berth("uninstall");
+    expect(removal.exitCode).toBe(1);
+    expect(removal.stderr).toMatch(/systemd is not running as PID 1 .*--no-start to only remove the files/);
+    expect(existsSync("/etc/systemd/system/berth.service")).toBe(unitExisted);
   });
 
   it("refuses --root without --no-start", async () => {

@@ -55,6 +55,9 @@ export async function startVmRuntime(): Promise<VmRuntime> {
     cgroupRoot: CGROUP_ROOT,
     statsIntervalSeconds: 1,
     cpuThrottling: { share: 0.25, windowSeconds: THROTTLING_WINDOW_SECONDS, minPeriods: 5 },
+    // The guest's /tmp is a tmpfs of about 1 GiB: less than the 1 GiB berth keeps free on the
+    // image filesystem by default.
+    imageLimits: { reservedFreeBytes: 64 * 1024 * 1024 },
   });
   const oomEvents: OomEvent[] = [];
   const throttlingEvents: CpuThrottlingEvent[] = [];

@@ -105,7 +105,12 @@ async function main(): Promise<void> {
     await mkdir("/var/lib/berth", { recursive: true });
     await run("mount", ["-t", "tmpfs", "-o", "mode=0711", "tmpfs", "/var/lib/berth"]);
     await mkdir("/etc/berth", { recursive: true });
-    await writeFile("/etc/berth/config.yaml", "cni:\n  enabled: false\n");
+    // The tmpfs holds half the VM's memory, about 1 GiB: less than the 1 GiB of free space berth
+    // keeps by default on the image filesystem, so this config keeps 64 MiB instead.
+    await writeFile(
+      "/etc/berth/config.yaml",
+      `cni:\n  enabled: false\nimages:\n  reservedFreeBytes: ${64 * 1024 * 1024}\n`,
+    );
     await mkdir("/etc/systemd/system/berth.service.d", { recursive: true });
     // TimeoutAbortSec: after the watchdog's SIGABRT, how long before SIGKILL (the default is 90 s).
     await writeFile(
