@@ -4,6 +4,8 @@
 // a start pipe (one byte: go ahead) and a sync pipe (JSON: the container pid or an error).
 import { spawn } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { RuntimeFailureError } from "../../common/errors.js";
 
@@ -47,6 +49,13 @@ export function conmonFiles(bundleDir: string): {
 }
 
 /** Runs conmon (which runs `runc create`) and resolves with the container's init pid. */
+/** Removes what conmon leaves for a container in the shared run dirs, which outlive its bundle:
+ * the exit file and the link to the bundle it makes under the attach socket dir. */
+export async function removeConmonRunFiles(opts: ConmonOptions, containerId: string): Promise<void> {
+  await rm(join(opts.exitsDir, containerId), { force: true });
+  await rm(join(opts.attachDir, containerId), { recursive: true, force: true });
+}
+
 export async function createWithConmon(opts: ConmonOptions, launch: ConmonLaunch): Promise<number> {
   const files = conmonFiles(launch.bundleDir);
   const args = [

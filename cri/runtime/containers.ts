@@ -10,7 +10,7 @@ import {
   type ContainerConfig,
   type LinuxContainerResources,
 } from "../api/generated/api.js";
-import { createWithConmon } from "./conmon.js";
+import { createWithConmon, removeConmonRunFiles } from "./conmon.js";
 import type { RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit, type ExitInfo } from "./exit-file.js";
 import { buildContainerSpec, containerCapabilities, ociResources } from "./oci-spec.js";
@@ -127,6 +127,7 @@ export class ContainerManager implements SandboxContainerOps {
         const logPath = record.logPath || join(bundleDir, "container.log");
         await mkdir(dirname(logPath), { recursive: true, mode: 0o755 });
         undo.push("runc container", () => this.deps.runc.delete(id));
+        undo.push("conmon run files", () => removeConmonRunFiles(this.deps.conmon, id));
         record.pid = await createWithConmon(this.deps.conmon, {
           containerId: id,
           name: reservedName,
@@ -269,7 +270,7 @@ export class ContainerManager implements SandboxContainerOps {
     await this.deps.snapshots.remove(record.id);
     await this.deps.cgroups.remove(record.cgroupsPath);
     await rm(record.bundleDir, { recursive: true, force: true });
-    await rm(join(this.deps.paths.exitsDir, record.id), { force: true });
+    await removeConmonRunFiles(this.deps.conmon, record.id);
     await this.deps.containerStore.remove(record.id);
     this.deps.registry.containers.delete(record.id);
     this.deps.registry.releaseName(record.reservedName, record.id);

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { NotFoundError } from "../../common/errors.js";
 import { mountTmpfs, unmountIfMounted } from "../../common/mounts.js";
 import { NamespaceMode, PortMapping, Protocol, type PodSandboxConfig } from "../api/generated/api.js";
-import { createWithConmon } from "./conmon.js";
+import { createWithConmon, removeConmonRunFiles } from "./conmon.js";
 import type { PodNetworkInput, RuntimeDeps } from "./deps.js";
 import { readExit, waitForExit } from "./exit-file.js";
 import { buildInfraSpec } from "./oci-spec.js";
@@ -144,6 +144,7 @@ export class SandboxManager {
     });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
     undo.push("infra container", () => this.deps.runc.delete(record.id));
+    undo.push("conmon run files", () => removeConmonRunFiles(this.deps.conmon, record.id));
     const pid = await createWithConmon(this.deps.conmon, {
       containerId: record.id,
       name: record.reservedName,
@@ -233,6 +234,7 @@ export class SandboxManager {
     await this.deps.cgroups.remove(`${record.cgroupParent}/${record.id}`);
     if (record.ownsCgroupParent) await this.deps.cgroups.remove(record.cgroupParent);
     await rm(record.dir, { recursive: true, force: true });
+    await removeConmonRunFiles(this.deps.conmon, record.id);
     await this.deps.sandboxStore.remove(record.id);
     this.deps.registry.sandboxes.delete(record.id);
     this.deps.registry.releaseName(record.reservedName, record.id);
