@@ -100,10 +100,95 @@ export interface FuzzCall {
 
 export interface KnownPending {
   name: string;
+  /** Requests that crash or hang the agent today: not sent at all. */
   input?: (call: FuzzCall) => boolean;
+  /** Requests still answered INTERNAL although the input is at fault: INTERNAL is not held against them. */
+  internal?: (call: FuzzCall) => boolean;
+  /** Errors that still echo the input without bound: their size is not held against them. */
+  echoesInput?: true;
 }
 
-export const KNOWN_PENDING: KnownPending[] = [];
+export const KNOWN_PENDING: KnownPending[] = [
+  {
+    name: "conmon start-pipe crash on a log_path naming a directory",
+    input: (c) =>
+      c.rpc.method === "createContainer" && /(^|\/)\.{0,2}$/.test(str(c.request, "config.logPath")),
+  },
+  {
+    name: "log_directory under /proc hangs",
+    input: (c) =>
+      c.rpc.method === "runPodSandbox" && str(c.request, "config.logDirectory").startsWith("/proc"),
+  },
+  {
+    name: "seccomp localhost_ref naming a FIFO hangs",
+    input: (c) =>
+      valuesOf(c.request, ["localhostRef", "seccompProfilePath"]).some((v) => v.endsWith("/fifo")),
+  },
+  {
+    name: "cgroup_parent with ..",
+    input: (c) =>
+      c.rpc.method === "runPodSandbox" && str(c.request, "config.linux.cgroupParent").includes(".."),
+  },
+  {
+    name: "unified resources on a non-v2 host answer INTERNAL",
+    internal: (c) => valuesOf(c.request, ["unified"], true).length > 0,
+  },
+  {
+    name: "cpuset CPUs/mems the host lacks answer INTERNAL",
+    internal: (c) => valuesOf(c.request, ["cpusetCpus", "cpusetMems"]).some((v) => v !== ""),
+  },
+  {
+    name: "a missing executable answers INTERNAL",
+    internal: (c) =>
+      c.rpc.method === "createContainer" &&
+      (c.request.config as Obj | undefined)?.command !== TRAP_COMMAND &&
+      !sameList((c.request.config as Obj | undefined)?.command, TRAP_COMMAND),
+  },
+  { name: "errors echo their input without bound", echoesInput: true },
+  {
+    // Echoed into the grpc-message trailer, such a string exceeds HTTP/2's 64 KiB header list
+    // and stalls the client's connection for every later call; bounded errors end this.
+    name: "errors echoing a string over 64 KiB stall the connection",
+    input: (c) => longestString(c.request) >= 64 * 1024,
+  },
+];
+
+function longestString(v: unknown): number {
+  if (typeof v === "string") return v.length;
+  if (!v || typeof v !== "object" || v instanceof Uint8Array) return 0;
+  return Math.max(
+    0,
+    ...Object.entries(v as Obj).map(([k, child]) => Math.max(k.length, longestString(child))),
+  );
+}
+
+function sameList(a: unknown, b: string[]): boolean {
+  return Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** The string at a dotted path of a request, "" if absent. */
+function str(request: Obj, path: string): string {
+  let v: unknown = request;
+  for (const key of path.split(".")) v = v && typeof v === "object" ? (v as Obj)[key] : undefined;
+  return typeof v === "string" ? v : "";
+}
+
+/** Every value of the named fields anywhere in a request; map fields give their keys when `keys`. */
+function valuesOf(request: unknown, fields: string[], keys = false): string[] {
+  const out: string[] = [];
+  const visit = (v: unknown): void => {
+    if (!v || typeof v !== "object" || v instanceof Uint8Array) return;
+    for (const [k, child] of Object.entries(v as Obj)) {
+      if (fields.includes(k)) {
+        if (typeof child === "string") out.push(child);
+        else if (keys && child && typeof child === "object") out.push(...Object.keys(child));
+      }
+      visit(child);
+    }
+  };
+  visit(request);
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Hostile values.
@@ -493,8 +578,8 @@ export class CriFuzzGenerator {
         const label = rng.chance(0.5) ? this.targeted(rpc.method, candidate) : undefined;
         const done = label ?? this.generic(candidate);
         if (!done) continue;
-        const message = rpc.requestType.fromPartial(candidate) as Obj;
-        if (!encodes(rpc, message)) continue; // not representable on the wire
+        const message = toWireMessage(rpc, candidate);
+        if (!message) continue; // not representable on the wire (e.g. a string in an int64 list)
         request = message;
         mutations.push(done);
       }
@@ -1013,12 +1098,14 @@ function hostileList(rng: Rng, world: FuzzWorld, list: unknown[]): unknown[] {
   return rng.chance(0.5) ? [] : Array.from({ length: 200 }, () => structuredClone(sample));
 }
 
-function encodes(rpc: RpcInfo, message: object): boolean {
+/** The message for a partial request, or undefined if its values cannot be encoded. */
+function toWireMessage(rpc: RpcInfo, partial: Obj): Obj | undefined {
   try {
+    const message = rpc.requestType.fromPartial(partial) as Obj;
     rpc.definition.requestSerialize(message);
-    return true;
+    return message;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
