@@ -10,6 +10,10 @@ import type { Spec } from "./oci-types.js";
 /** Output beyond this is cut, as the kubelet's own exec limit does. */
 export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024;
 
+/** What stdout and stderr may carry together: the response is one gRPC message of at most 16 MiB
+ * (the kubelet's limit and berth's), so room is kept for its framing. */
+export const EXEC_RESPONSE_OUTPUT_LIMIT = EXEC_OUTPUT_LIMIT - 64 * 1024;
+
 /** How long runc may take to exit once the timed-out process was killed. */
 const RUNC_EXIT_GRACE_MS = 5000;
 
@@ -68,8 +72,12 @@ export async function execSync(opts: {
         `command ${JSON.stringify(opts.cmd)} in container ${opts.containerId} timed out after ${opts.timeoutSec}s`,
       );
     }
-    const stdout = Buffer.from(res.stdout ?? new Uint8Array());
-    const stderr = Buffer.from(res.stderr ?? new Uint8Array());
+    // stdout first: it is what callers read; stderr gets what room is left.
+    const stdout = Buffer.from(res.stdout ?? new Uint8Array()).subarray(0, EXEC_RESPONSE_OUTPUT_LIMIT);
+    const stderr = Buffer.from(res.stderr ?? new Uint8Array()).subarray(
+      0,
+      EXEC_RESPONSE_OUTPUT_LIMIT - stdout.length,
+    );
     if (res.exitCode === undefined) {
       throw new RuntimeFailureError(
         `exec in container ${opts.containerId} failed: ${res.shortMessage ?? "unknown"}`,

@@ -174,18 +174,19 @@ describe("seeded random CRI calls against the agent process", () => {
     const waived = new Map<string, number>();
     const rss: { call: number; kib: number }[] = [{ call: 0, kib: await rssKiB(pid) }];
 
+    // Every call and its outcome, for triage of a failing seed.
+    const callLogPath = join(tmpdir(), `berth-cri-fuzz-${SEED}.log`);
+    const callLog = createWriteStream(callLogPath);
+    console.log(`cri-fuzz: call log in ${callLogPath}`);
     const healthCheck = async (after: number): Promise<void> => {
       const outcome = await raw!.invoke(versionRpc, { version: "v1" }, HEALTH_DEADLINE_MS);
       if (outcome.code !== status.OK)
         throw new Error(`Version failed after call ${after}: ${status[outcome.code]} ${outcome.details}`);
       rss.push({ call: after, kib: await rssKiB(pid) });
+      callLog.write(`RSS ${rss[rss.length - 1]!.kib} KiB after call ${after}\n`);
     };
 
     const started = Date.now();
-    // Every call and its outcome, for triage of a failing seed.
-    const callLogPath = join(tmpdir(), `berth-cri-fuzz-${SEED}.log`);
-    const callLog = createWriteStream(callLogPath);
-    console.log(`cri-fuzz: call log in ${callLogPath}`);
     const recent: FuzzCall[] = [];
     let aborted: string | undefined;
     for (let i = 1; i <= CALLS && !aborted; i++) {

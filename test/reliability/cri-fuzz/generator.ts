@@ -4,6 +4,7 @@
 // (random ids, boundary numbers, huge strings and maps, NUL bytes, paths into /proc, /dev, a
 // FIFO, /etc/shadow, "..", random enums). A call remembers whether it was left valid: only
 // those may fail with INTERNAL.
+import { statSync } from "node:fs";
 import type { MethodDefinition } from "@grpc/grpc-js";
 import * as api from "../../../cri/api/generated/api.js";
 import { ImageServiceService, RuntimeServiceService } from "../../../cri/api/generated/api.js";
@@ -111,8 +112,14 @@ export interface KnownPending {
 export const KNOWN_PENDING: KnownPending[] = [
   {
     name: "conmon start-pipe crash on a log_path naming a directory",
-    input: (c) =>
-      c.rpc.method === "createContainer" && /(^|\/)\.{0,2}$/.test(str(c.request, "config.logPath")),
+    input: (c) => c.rpc.method === "createContainer" && conmonCannotOpenLog(str(c.request, "config.logPath")),
+  },
+  {
+    name: "log_directory that is a file answers INTERNAL",
+    internal: (c) =>
+      c.rpc.method === "runPodSandbox" &&
+      statSync(str(c.request, "config.logDirectory") || "/", { throwIfNoEntry: false })?.isDirectory() ===
+        false,
   },
   {
     name: "log_directory under /proc hangs",
@@ -160,6 +167,11 @@ function longestString(v: unknown): number {
     0,
     ...Object.entries(v as Obj).map(([k, child]) => Math.max(k.length, longestString(child))),
   );
+}
+
+/** A log path conmon fails to open (a directory, or a name over NAME_MAX): conmon dies before the start byte. */
+function conmonCannotOpenLog(logPath: string): boolean {
+  return /(^|\/)\.{0,2}$/.test(logPath) || logPath.split("/").some((part) => Buffer.byteLength(part) > 255);
 }
 
 function sameList(a: unknown, b: string[]): boolean {

@@ -11,6 +11,7 @@ import { detectHostLayout } from "../../../../cgroups/detect.js";
 import { resolveCgroupDirs } from "../../../../cgroups/paths.js";
 import { sandboxConfig, startHarness, type Harness } from "../../../helpers/runtime-harness.js";
 import { containerConfig, grpcError, waitFor } from "../../../helpers/cri-fixtures.js";
+import { EXEC_RESPONSE_OUTPUT_LIMIT } from "../../../../cri/runtime/exec-sync.js";
 
 describe("container operations", () => {
   let h: Harness;
@@ -88,6 +89,19 @@ describe("container operations", () => {
       timeout: 5n,
     });
     expect(Buffer.from(check.stdout).toString().trim()).toBe("gone");
+    await h.cri.runtime.removeContainer({ containerId: id });
+  });
+
+  it("exec sync: output past the limit is cut so the response still fits in one gRPC message", async () => {
+    const id = await run("exec-flood", ["sleep", "1000"]);
+    // 24 MiB on stdout and 1 MiB on stderr: more than one 16 MiB message holds.
+    const res = await h.cri.runtime.execSync({
+      containerId: id,
+      cmd: ["sh", "-c", "head -c 1048576 /dev/zero >&2; head -c 25165824 /dev/zero; echo done >&2"],
+      timeout: 60n,
+    });
+    expect(res.stdout.length + res.stderr.length).toBeLessThanOrEqual(EXEC_RESPONSE_OUTPUT_LIMIT);
+    expect(res.stdout.length).toBeGreaterThan(0);
     await h.cri.runtime.removeContainer({ containerId: id });
   });
 
