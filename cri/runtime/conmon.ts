@@ -7,7 +7,7 @@ import { openSync, closeSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { RuntimeFailureError } from "../../common/errors.js";
+import { createFailure } from "./create-failure.js";
 
 export interface ConmonOptions {
   conmonBinary: string;
@@ -31,6 +31,8 @@ export interface ConmonLaunch {
   conmonLogPath: string;
   logSizeMax?: number;
   timeoutMs?: number;
+  /** The working directory the config chose: a failure to make or enter it is the caller's mistake. */
+  workingDir?: string;
 }
 
 /** Paths inside a container's bundle dir that conmon writes. */
@@ -124,8 +126,13 @@ export async function createWithConmon(opts: ConmonOptions, launch: ConmonLaunch
       // The daemonized conmon keeps its end open until the container exits; we are done with ours.
       syncPipe.destroy();
       startPipe.destroy();
-      if (err) reject(new RuntimeFailureError(`conmon for container ${launch.containerId}: ${err.message}`));
-      else resolve(pid as number);
+      if (err) {
+        const ctx = {
+          containerId: launch.containerId,
+          ...(launch.workingDir ? { workingDir: launch.workingDir } : {}),
+        };
+        reject(createFailure(ctx, err.message));
+      } else resolve(pid as number);
     };
     syncPipe.on("data", (chunk: Buffer) => {
       buffered += chunk.toString("utf8");

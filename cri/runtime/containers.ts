@@ -137,6 +137,7 @@ export class ContainerManager implements SandboxContainerOps {
           terminal: config.tty,
           stdin: config.stdin,
           leaveStdinOpen: !config.stdinOnce,
+          ...(config.workingDir && spec.process?.cwd ? { workingDir: spec.process.cwd } : {}),
         });
         record.state = "created";
         await this.deps.containerStore.save(record);
