@@ -438,6 +438,7 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
     if (config.logPath.startsWith("/") || config.logPath.split("/").includes("..")) {
       throw invalid("config.log_path", `"${config.logPath}" must be relative to the pod's log directory`);
     }
+    if (config.logPath.includes("\0")) throw invalid("config.log_path", "contains a NUL byte");
   }
 
   const linux = config.linux;

@@ -196,6 +196,7 @@ describe("seeded random CRI calls against the agent process", () => {
       const outcome = await raw.invoke(call.rpc, call.request, call.deadlineMs, call.cancelStreamAfterMs);
       callLog.write(
         `#${call.seq} ${call.rpc.name} ${status[outcome.code]} ${outcome.elapsedMs}ms ` +
+          `rss=${await rssKiB(pid).catch(() => 0)}KiB ` +
           `${call.mutations.join(" | ") || "(valid)"} => ${outcome.details.slice(0, 200).replaceAll("\n", " ")}\n`,
       );
       const codes = perRpc.get(call.rpc.name) ?? new Map<string, number>();

@@ -111,7 +111,7 @@ export interface KnownPending {
 
 export const KNOWN_PENDING: KnownPending[] = [
   {
-    name: "conmon start-pipe crash on a log_path naming a directory",
+    name: "conmon start-pipe crash on a log_path conmon cannot open (., sub/, a name over 255 bytes)",
     input: (c) => c.rpc.method === "createContainer" && conmonCannotOpenLog(str(c.request, "config.logPath")),
   },
   {
@@ -132,9 +132,15 @@ export const KNOWN_PENDING: KnownPending[] = [
       valuesOf(c.request, ["localhostRef", "seccompProfilePath"]).some((v) => v.endsWith("/fifo")),
   },
   {
-    name: "cgroup_parent with ..",
+    // A NUL byte gets INTERNAL from runc today; the same cgroup_parent validation covers both.
+    name: "cgroup_parent with .. or a NUL byte",
     input: (c) =>
-      c.rpc.method === "runPodSandbox" && str(c.request, "config.linux.cgroupParent").includes(".."),
+      c.rpc.method === "runPodSandbox" && /\.\.|\0/.test(str(c.request, "config.linux.cgroupParent")),
+  },
+  {
+    name: "bad sysctls answer INTERNAL",
+    internal: (c) =>
+      c.rpc.method === "runPodSandbox" && Object.keys(obj(c.request, "config.linux.sysctls")).length > 0,
   },
   {
     name: "unified resources on a non-v2 host answer INTERNAL",
@@ -176,6 +182,13 @@ function conmonCannotOpenLog(logPath: string): boolean {
 
 function sameList(a: unknown, b: string[]): boolean {
   return Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** The object at a dotted path of a request, {} if absent. */
+function obj(request: Obj, path: string): Obj {
+  let v: unknown = request;
+  for (const key of path.split(".")) v = v && typeof v === "object" ? (v as Obj)[key] : undefined;
+  return v && typeof v === "object" ? (v as Obj) : {};
 }
 
 /** The string at a dotted path of a request, "" if absent. */

@@ -5,6 +5,7 @@ import { status } from "@grpc/grpc-js";
 import {
   ContainerState,
   LinuxContainerResources,
+  Signal,
   type PodSandboxConfig,
 } from "../../../../cri/api/generated/api.js";
 import { detectHostLayout } from "../../../../cgroups/detect.js";
@@ -56,6 +57,20 @@ describe("container operations", () => {
     expect(s.exitCode).toBe(137);
     // Idempotent.
     await h.cri.runtime.stopContainer({ containerId: id, timeout: 1n });
+  });
+
+  it("stop: a real-time stop signal (SIGRTMAX) reaches the container", async () => {
+    const id = await run("rt-stop", ["sh", "-c", "echo ready; while :; do sleep 1; done"], {
+      stopSignal: Signal.SIGRTMAX,
+    });
+    await waitFor(async () =>
+      (await readFile(join(logDir, "rt-stop/0.log"), "utf8").catch(() => "")).includes("ready"),
+    );
+    await h.cri.runtime.stopContainer({ containerId: id, timeout: 10n });
+    const s = (await statusOf(id)).status!;
+    expect(s.state).toBe(ContainerState.CONTAINER_EXITED);
+    // Killed by signal 64 itself, not by the SIGKILL that follows a signal that never arrived.
+    expect(s.exitCode).toBe(128 + 64);
   });
 
   it("stop: a container that handles SIGTERM exits on its own code", async () => {
