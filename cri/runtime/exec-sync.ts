@@ -4,6 +4,7 @@
 import { execa } from "execa";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { DeadlineExceededError, InvalidArgumentError, RuntimeFailureError } from "../../common/errors.js";
 import type { Spec } from "./oci-types.js";
 
@@ -45,12 +46,15 @@ export async function execSync(opts: {
       ["--root", opts.runcRoot, "exec", "--process", processFile, "--pid-file", pidFile, opts.containerId],
       {
         reject: false,
-        encoding: "buffer",
-        maxBuffer: EXEC_OUTPUT_LIMIT,
+        // Output is collected below, bounded: execa's own buffering holds far more than its
+        // maxBuffer while a flooding command runs.
+        buffer: false,
         stdin: "ignore",
         stripFinalNewline: false,
       },
     );
+    const stdoutChunks = collectBounded(child.stdout, EXEC_OUTPUT_LIMIT);
+    const stderrChunks = collectBounded(child.stderr, EXEC_OUTPUT_LIMIT);
     let timedOut = false;
     let backstop: NodeJS.Timeout | undefined;
     // On timeout the exec'd process is killed and runc, its parent, reaps it and exits.
@@ -73,11 +77,8 @@ export async function execSync(opts: {
       );
     }
     // stdout first: it is what callers read; stderr gets what room is left.
-    const stdout = Buffer.from(res.stdout ?? new Uint8Array()).subarray(0, EXEC_RESPONSE_OUTPUT_LIMIT);
-    const stderr = Buffer.from(res.stderr ?? new Uint8Array()).subarray(
-      0,
-      EXEC_RESPONSE_OUTPUT_LIMIT - stdout.length,
-    );
+    const stdout = Buffer.concat(await stdoutChunks).subarray(0, EXEC_RESPONSE_OUTPUT_LIMIT);
+    const stderr = Buffer.concat(await stderrChunks).subarray(0, EXEC_RESPONSE_OUTPUT_LIMIT - stdout.length);
     if (res.exitCode === undefined) {
       throw new RuntimeFailureError(
         `exec in container ${opts.containerId} failed: ${res.shortMessage ?? "unknown"}`,
@@ -89,6 +90,24 @@ export async function execSync(opts: {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Keeps the first `limit` bytes of a stream and drains the rest, so a command that floods its
+ * output costs the agent no more than `limit` bytes of memory and never blocks on a full pipe. */
+function collectBounded(stream: Readable | null, limit: number): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  if (!stream) return Promise.resolve(chunks);
+  let kept = 0;
+  return new Promise((resolve) => {
+    stream.on("data", (chunk: Buffer) => {
+      if (kept >= limit) return;
+      const part = chunk.subarray(0, limit - kept);
+      chunks.push(Buffer.from(part));
+      kept += part.length;
+    });
+    stream.once("error", () => resolve(chunks));
+    stream.once("close", () => resolve(chunks));
+  });
 }
 
 async function killExecProcess(pidFile: string): Promise<void> {
