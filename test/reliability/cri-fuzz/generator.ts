@@ -127,9 +127,13 @@ export const KNOWN_PENDING: KnownPending[] = [
       c.rpc.method === "runPodSandbox" && str(c.request, "config.logDirectory").startsWith("/proc"),
   },
   {
-    name: "seccomp localhost_ref naming a FIFO hangs",
+    // The profile is read whole whatever the file is: a FIFO blocks, /dev/zero or /dev/full
+    // grow the agent by hundreds of MiB until the string overflows.
+    name: "seccomp localhost_ref naming a FIFO or device hangs or floods memory",
     input: (c) =>
-      valuesOf(c.request, ["localhostRef", "seccompProfilePath"]).some((v) => v.endsWith("/fifo")),
+      valuesOf(c.request, ["localhostRef", "seccompProfilePath"]).some(
+        (v) => v.endsWith("/fifo") || /^\/(dev|proc|sys)\//.test(v),
+      ),
   },
   {
     // A NUL byte gets INTERNAL from runc today; the same cgroup_parent validation covers both.
