@@ -28,8 +28,8 @@ export default defineConfig({
           // file at a time, so one file's leftovers are never counted against another.
           fileParallelism: false,
           sequence: { concurrent: false },
-          testTimeout: 300_000,
-          hookTimeout: 120_000,
+          testTimeout: 900_000,
+          hookTimeout: 180_000,
         },
       },
     ],

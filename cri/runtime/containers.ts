@@ -142,7 +142,9 @@ export class ContainerManager implements SandboxContainerOps {
 
         const logPath = record.logPath || join(bundleDir, "container.log");
         await mkdir(dirname(logPath), { recursive: true, mode: 0o755 });
-        undo.push("runc container", () => this.deps.runc.delete(id));
+        undo.push("runc container", () =>
+          deleteContainerAndMonitor(this.deps.runc, this.deps.conmon, { id, bundleDir }, log),
+        );
         record.pid = await createWithConmon(this.deps.conmon, {
           containerId: id,
           name: reservedName,
@@ -157,6 +159,7 @@ export class ContainerManager implements SandboxContainerOps {
             sysctls: sandbox.config.linux?.sysctls,
             sysctlsField: "sandbox_config.linux.sysctls",
             commandField: "config.command",
+            ...(config.workingDir && spec.process?.cwd ? { workingDir: spec.process.cwd } : {}),
           });
         });
         record.state = "created";

@@ -12,6 +12,8 @@ export interface CreateFailureContext {
   sysctlsField?: string;
   /** The field naming the process's executable, e.g. "config.command". */
   commandField?: string;
+  /** The process's working directory as put in the OCI spec, if the config chose one. */
+  workingDir?: string;
 }
 
 // runc: `open /proc/sys/net/ipv4/x: no such file or directory`, `write /proc/sys/...: invalid argument`.
@@ -33,6 +35,13 @@ export function explainCreateFailure(err: unknown, ctx: CreateFailureContext): u
         : `the kernel refused the value ${JSON.stringify(echo(ctx.sysctls[name] ?? ""))} (${reason})`;
     return new InvalidArgumentError(`${ctx.sysctlsField}[${JSON.stringify(name)}]`, problem);
   }
+  const cwdReason = ctx.workingDir ? workingDirFailure(message, ctx.workingDir) : undefined;
+  if (cwdReason !== undefined) {
+    return new InvalidArgumentError(
+      "config.working_dir",
+      `"${echo(ctx.workingDir!)}" cannot be the working directory in the container: ${cwdReason}`,
+    );
+  }
   const exec = EXEC_FAILURE.exec(message);
   if (exec && ctx.commandField) {
     const [, command, reason] = exec;
@@ -43,4 +52,16 @@ export function explainCreateFailure(err: unknown, ctx: CreateFailureContext): u
     );
   }
   return err;
+}
+
+/** Why runc could not make or enter the working directory, if that is what failed. runc 1.1 says
+ * `mkdir <dir>: <reason>` (it creates a missing one), later versions `chdir to cwd ("<dir>") set
+ * in config.json failed: <reason>`; conmon relays runc's log line with its quotes escaped. */
+function workingDirFailure(message: string, dir: string): string | undefined {
+  const text = message.replaceAll('\\"', '"');
+  for (const prefix of [`mkdir ${dir}: `, `chdir to cwd ("${dir}") set in config.json failed: `]) {
+    const at = text.indexOf(prefix);
+    if (at >= 0) return /^[^"\n]*/.exec(text.slice(at + prefix.length))![0].trim();
+  }
+  return undefined;
 }

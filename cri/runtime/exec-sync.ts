@@ -5,6 +5,7 @@
 import { execa } from "execa";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   BerthError,
@@ -17,6 +18,10 @@ import type { Spec } from "./oci-types.js";
 
 /** Output beyond this is cut, as the kubelet's own exec limit does. */
 export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024;
+
+/** What stdout and stderr may carry together: the response is one gRPC message of at most 16 MiB
+ * (the kubelet's limit and berth's), so room is kept for its framing. */
+export const EXEC_RESPONSE_OUTPUT_LIMIT = EXEC_OUTPUT_LIMIT - 64 * 1024;
 
 /** How long runc may take to exit once the timed-out process was killed. */
 const RUNC_EXIT_GRACE_MS = 5000;
@@ -53,12 +58,15 @@ export async function execSync(opts: {
       ["--root", opts.runcRoot, "exec", "--process", processFile, "--pid-file", pidFile, opts.containerId],
       {
         reject: false,
-        encoding: "buffer",
-        maxBuffer: EXEC_OUTPUT_LIMIT,
+        // Output is collected below, bounded: execa's own buffering holds far more than its
+        // maxBuffer while a flooding command runs.
+        buffer: false,
         stdin: "ignore",
         stripFinalNewline: false,
       },
     );
+    const stdoutChunks = collectBounded(child.stdout, EXEC_OUTPUT_LIMIT);
+    const stderrChunks = collectBounded(child.stderr, EXEC_OUTPUT_LIMIT);
     let timedOut = false;
     let exited = false;
     let abandoned = false;
@@ -104,8 +112,9 @@ export async function execSync(opts: {
         `command ${JSON.stringify(opts.cmd)} in container ${opts.containerId} timed out after ${opts.timeoutSec}s`,
       );
     }
-    const stdout = Buffer.from(res.stdout ?? new Uint8Array());
-    const stderr = Buffer.from(res.stderr ?? new Uint8Array());
+    // stdout first: it is what callers read; stderr gets what room is left.
+    const stdout = Buffer.concat(await stdoutChunks).subarray(0, EXEC_RESPONSE_OUTPUT_LIMIT);
+    const stderr = Buffer.concat(await stderrChunks).subarray(0, EXEC_RESPONSE_OUTPUT_LIMIT - stdout.length);
     if (res.exitCode === undefined) {
       throw new RuntimeFailureError(
         `exec in container ${opts.containerId} failed: ${res.shortMessage ?? "unknown"}`,
@@ -138,4 +147,22 @@ async function killExecTree(
     await sleep(PID_FILE_POLL_MS);
   }
   // No pid file: runc did not start the process; the backstop kills runc.
+}
+
+/** Keeps the first `limit` bytes of a stream and drains the rest, so a command that floods its
+ * output costs the agent no more than `limit` bytes of memory and never blocks on a full pipe. */
+function collectBounded(stream: Readable | null, limit: number): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  if (!stream) return Promise.resolve(chunks);
+  let kept = 0;
+  return new Promise((resolve) => {
+    stream.on("data", (chunk: Buffer) => {
+      if (kept >= limit) return;
+      const part = chunk.subarray(0, limit - kept);
+      chunks.push(Buffer.from(part));
+      kept += part.length;
+    });
+    stream.once("error", () => resolve(chunks));
+    stream.once("close", () => resolve(chunks));
+  });
 }

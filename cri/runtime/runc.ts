@@ -12,6 +12,17 @@ export interface RuncState {
   created: string;
 }
 
+/** Linux's real-time signals as numbers (34-64, the numbering Go and runc use): runc knows
+ * them by no name, so `SIGRTMIN+3` or the CRI's SIGRTMAXMINUS2 must reach it as a number. */
+export function runcSignal(name: string): string {
+  const rt = /^SIG(RTMIN|RTMAX)(?:(PLUS|MINUS|\+|-)(\d+))?$/.exec(name);
+  if (!rt) return name;
+  const base = rt[1] === "RTMIN" ? 34 : 64;
+  const offset = Number(rt[3] ?? 0) * (rt[2] === "MINUS" || rt[2] === "-" ? -1 : 1);
+  const signal = base + offset;
+  return signal >= 34 && signal <= 64 ? String(signal) : name;
+}
+
 export class Runc {
   constructor(
     readonly binary: string,
@@ -47,7 +58,7 @@ export class Runc {
   /** Sends a signal to the init process (or, with all, every process of the container). */
   async kill(id: string, signal: string, all = false): Promise<void> {
     try {
-      await this.run(["kill", ...(all ? ["--all"] : []), id, signal], id);
+      await this.run(["kill", ...(all ? ["--all"] : []), id, runcSignal(signal)], id);
     } catch (err) {
       // A container that already exited cannot be signalled; that is success for a stop.
       if (err instanceof NotFoundError) return;

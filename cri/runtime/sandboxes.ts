@@ -173,7 +173,14 @@ export class SandboxManager {
       usernsPath: this.deps.netns.usernsPathOf(record.id),
     });
     await writeFile(join(bundleDir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
-    undo.push("infra container", () => this.deps.runc.delete(record.id));
+    undo.push("infra container", () =>
+      deleteContainerAndMonitor(
+        this.deps.runc,
+        this.deps.conmon,
+        { id: record.id, bundleDir },
+        this.deps.logger,
+      ),
+    );
     const pid = await createWithConmon(this.deps.conmon, {
       containerId: record.id,
       name: record.reservedName,

@@ -105,6 +105,21 @@ describe("bad input gets a clear status and leaves nothing behind", () => {
     expect(await readdir(join(h.options.stateDir, "state", "containers")).catch(() => [])).toEqual([]);
   });
 
+  it("a working directory that is not a directory is INVALID_ARGUMENT naming it, with nothing left", async () => {
+    for (const workingDir of ["/etc/passwd", "/dev/null"]) {
+      const bad = containerConfig("wd", image, ["true"], { workingDir });
+      const err = await grpcError(
+        h.cri.runtime.createContainer({ podSandboxId, config: bad, sandboxConfig: config }),
+      );
+      expect(err.code).toBe(status.INVALID_ARGUMENT);
+      expect(err.details).toMatch(/^config\.working_dir: /);
+      expect(err.details).toContain(workingDir);
+      expect(await containersLeft()).toBe(0);
+      expect(await readdir(join(h.options.stateDir, "containers"))).toEqual([]);
+      expect(await readdir(join(h.options.runDir, "runc")).catch(() => [])).toEqual([podSandboxId]);
+    }
+  });
+
   it("absurd resources are INVALID_ARGUMENT naming the field", async () => {
     const tiny = containerConfig("r", image, ["true"], {
       linux: LinuxContainerConfig.fromPartial({ resources: { memoryLimitInBytes: 1n } }),

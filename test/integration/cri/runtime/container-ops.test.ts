@@ -6,12 +6,14 @@ import {
   ContainerState,
   LinuxContainerConfig,
   LinuxContainerResources,
+  Signal,
   type PodSandboxConfig,
 } from "../../../../cri/api/generated/api.js";
 import { detectHostLayout } from "../../../../cgroups/detect.js";
 import { resolveCgroupDirs } from "../../../../cgroups/paths.js";
 import { sandboxConfig, startHarness, type Harness } from "../../../../harness/runtime-harness.js";
 import { containerConfig, grpcError, waitFor } from "../../../../harness/cri-fixtures.js";
+import { EXEC_RESPONSE_OUTPUT_LIMIT } from "../../../../cri/runtime/exec-sync.js";
 
 describe("container operations", () => {
   let h: Harness;
@@ -58,6 +60,20 @@ describe("container operations", () => {
     await h.cri.runtime.stopContainer({ containerId: id, timeout: 1n });
   });
 
+  it("stop: a real-time stop signal (SIGRTMAX) reaches the container", async () => {
+    const id = await run("rt-stop", ["sh", "-c", "echo ready; while :; do sleep 1; done"], {
+      stopSignal: Signal.SIGRTMAX,
+    });
+    await waitFor(async () =>
+      (await readFile(join(logDir, "rt-stop/0.log"), "utf8").catch(() => "")).includes("ready"),
+    );
+    await h.cri.runtime.stopContainer({ containerId: id, timeout: 10n });
+    const s = (await statusOf(id)).status!;
+    expect(s.state).toBe(ContainerState.CONTAINER_EXITED);
+    // Killed by signal 64 itself, not by the SIGKILL that follows a signal that never arrived.
+    expect(s.exitCode).toBe(128 + 64);
+  });
+
   it("stop: a container that handles SIGTERM exits on its own code", async () => {
     const id = await run("polite", [
       "sh",
@@ -89,6 +105,19 @@ describe("container operations", () => {
       timeout: 5n,
     });
     expect(Buffer.from(check.stdout).toString().trim()).toBe("gone");
+    await h.cri.runtime.removeContainer({ containerId: id });
+  });
+
+  it("exec sync: output past the limit is cut so the response still fits in one gRPC message", async () => {
+    const id = await run("exec-flood", ["sleep", "1000"]);
+    // 24 MiB on stdout and 1 MiB on stderr: more than one 16 MiB message holds.
+    const res = await h.cri.runtime.execSync({
+      containerId: id,
+      cmd: ["sh", "-c", "head -c 1048576 /dev/zero >&2; head -c 25165824 /dev/zero; echo done >&2"],
+      timeout: 60n,
+    });
+    expect(res.stdout.length + res.stderr.length).toBeLessThanOrEqual(EXEC_RESPONSE_OUTPUT_LIMIT);
+    expect(res.stdout.length).toBeGreaterThan(0);
     await h.cri.runtime.removeContainer({ containerId: id });
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ContainerState, PodSandboxState } from "../../../../cri/api/generated/api.js";
 import { containerConfig, waitFor } from "../../../../harness/cri-fixtures.js";
@@ -103,5 +103,32 @@ describe("sandbox and container lifecycle on runc + conmon", () => {
     await h.cri.runtime.removePodSandbox({ podSandboxId });
     expect((await h.cri.runtime.listPodSandbox({})).items).toEqual([]);
     expect((await h.cri.runtime.listContainers({})).containers).toEqual([]);
+  });
+
+  it("removing a container and its sandbox leaves no exit file or attach link in the run dir", async () => {
+    const image = await h.importBusybox();
+    const config = sandboxConfig("tidy", { logDirectory: join(h.root, "tidy-logs") });
+    const { podSandboxId } = await h.cri.runtime.runPodSandbox({ config, runtimeHandler: "" });
+    const { containerId } = await h.cri.runtime.createContainer({
+      podSandboxId,
+      config: containerConfig("c", image, ["sh", "-c", "exit 0"]),
+      sandboxConfig: config,
+    });
+    await h.cri.runtime.startContainer({ containerId });
+    const runDir = h.options.runDir;
+    const entries = async (): Promise<string[]> => [
+      ...(await readdir(join(runDir, "exits")).catch(() => [])).map((e) => `exits/${e}`),
+      ...(await readdir(join(runDir, "attach")).catch(() => [])).map((e) => `attach/${e}`),
+    ];
+    // conmon made them: the container's and the infra process's.
+    await waitFor(async () => (await entries()).includes(`exits/${containerId}`));
+    expect(await entries()).toEqual(
+      expect.arrayContaining([`attach/${containerId}`, `attach/${podSandboxId}`]),
+    );
+
+    await h.cri.runtime.removeContainer({ containerId });
+    expect((await entries()).filter((e) => e.endsWith(containerId))).toEqual([]);
+    await h.cri.runtime.removePodSandbox({ podSandboxId });
+    expect(await entries()).toEqual([]);
   });
 });

@@ -426,6 +426,7 @@ describe("validateContainerConfig", () => {
     ["CDI devices", { CDIDevices: [{ name: "vendor.com/gpu=0" }] }, "config.CDI_devices"],
     ["absolute log path", { logPath: "/var/log/x.log" }, "config.log_path"],
     ["climbing log path", { logPath: "../x.log" }, "config.log_path"],
+    ["log path with a NUL byte", { logPath: "a\u0000b.log" }, "config.log_path"],
     ["bad resources", { linux: { resources: { cpuPeriod: 10 } } }, "config.linux.resources.cpu_period"],
     [
       "run_as_user with run_as_username",
