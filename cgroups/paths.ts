@@ -2,6 +2,7 @@
 // directory under the root. On v1 a cgroup exists once per controller hierarchy; a relative
 // path nests under this process's own cgroup in each hierarchy and an absolute one sits
 // under the hierarchy's root, the same resolution runc applies to a relative cgroupsPath.
+import { checkPathLength } from "../common/path-limits.js";
 import { join } from "node:path";
 import { echo, InvalidArgumentError } from "../common/errors.js";
 import { DEFAULT_CGROUP_ROOT, type CgroupLayout } from "./detect.js";
@@ -18,6 +19,7 @@ export interface CgroupDirs {
 
 /** Splits a cgroup path into clean segments; ".." and empty names are refused. */
 export function cgroupPathSegments(path: string, field = "cgroupPath"): string[] {
+  checkPathLength(path, field);
   const segments = path.split("/").filter((segment) => segment !== "" && segment !== ".");
   for (const segment of segments) {
     if (segment === "..") throw new InvalidArgumentError(field, `"${echo(path)}" must not contain ".."`);

@@ -20,6 +20,7 @@ import {
   type SecurityProfile,
 } from "../api/generated/api.js";
 import { normalizeCapabilityName } from "./host-limits.js";
+import { checkPathLength } from "../../common/path-limits.js";
 import { checkContainerConfigSize, checkPodSandboxConfigSize } from "./config-limits.js";
 import { checkLogDirectoryPath } from "./log-directory.js";
 import { podUserNamespace } from "./userns.js";
@@ -356,6 +357,7 @@ const PROC_MOUNT_TARGETS = new Set([
 export function checkLogPath(path: string, field: string): void {
   const shown = `"${echo(path)}"`;
   if (path.includes("\0")) throw invalid(field, "contains a NUL byte");
+  checkPathLength(path, field);
   if (path.startsWith("/")) throw invalid(field, `${shown} must be relative to the pod's log directory`);
   if (path.endsWith("/")) throw invalid(field, `${shown} names a directory, not a log file`);
   const normalized = posix.normalize(path);
@@ -406,6 +408,8 @@ export function validateContainerConfig(config: ContainerConfig | undefined): Co
   if (!config.image || config.image.image === "") throw invalid("config.image.image", "required");
   checkLabelsAndAnnotations(config);
   checkContainerConfigSize(config);
+  // The executable, when the config names it (the image's entrypoint is the image's business).
+  if (config.command[0] !== undefined) checkPathLength(config.command[0], "config.command[0]");
   if (config.workingDir !== "") checkAbsolute(config.workingDir, "config.working_dir");
 
   config.envs.forEach((env, i) => {

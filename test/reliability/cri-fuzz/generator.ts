@@ -4,7 +4,6 @@
 // (random ids, boundary numbers, huge strings and maps, NUL bytes, paths into /proc, /dev, a
 // FIFO, /etc/shadow, "..", random enums). A call remembers whether it was left valid: only
 // those may fail with INTERNAL.
-import { statSync } from "node:fs";
 import type { MethodDefinition } from "@grpc/grpc-js";
 import * as api from "../../../cri/api/generated/api.js";
 import { ImageServiceService, RuntimeServiceService } from "../../../cri/api/generated/api.js";
@@ -96,8 +95,8 @@ export interface FuzzCall {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Known problems being fixed elsewhere; inputs listed here are not generated (input) or their
-// outcome is not held against berth (outcome). Each entry goes away when its fix merges.
+// Known problems not fixed yet: inputs listed here are not generated (input) or their outcome is
+// not held against berth (outcome). Empty: every problem the fuzzer has found is fixed.
 
 export interface KnownPending {
   name: string;
@@ -109,115 +108,7 @@ export interface KnownPending {
   echoesInput?: true;
 }
 
-export const KNOWN_PENDING: KnownPending[] = [
-  {
-    name: "conmon start-pipe crash on a log_path conmon cannot open (., sub/, a name over 255 bytes)",
-    input: (c) => c.rpc.method === "createContainer" && conmonCannotOpenLog(str(c.request, "config.logPath")),
-  },
-  {
-    name: "log_directory that is a file answers INTERNAL",
-    internal: (c) =>
-      c.rpc.method === "runPodSandbox" &&
-      statSync(str(c.request, "config.logDirectory") || "/", { throwIfNoEntry: false })?.isDirectory() ===
-        false,
-  },
-  {
-    name: "log_directory under /proc hangs",
-    input: (c) =>
-      c.rpc.method === "runPodSandbox" && str(c.request, "config.logDirectory").startsWith("/proc"),
-  },
-  {
-    // The profile is read whole whatever the file is: a FIFO blocks, /dev/zero or /dev/full
-    // grow the agent by hundreds of MiB until the string overflows.
-    name: "seccomp localhost_ref naming a FIFO or device hangs or floods memory",
-    input: (c) =>
-      valuesOf(c.request, ["localhostRef", "seccompProfilePath"]).some(
-        (v) => v.endsWith("/fifo") || /^\/(dev|proc|sys)\//.test(v),
-      ),
-  },
-  {
-    // A NUL byte gets INTERNAL from runc today; the same cgroup_parent validation covers both.
-    name: "cgroup_parent with .. or a NUL byte",
-    input: (c) =>
-      c.rpc.method === "runPodSandbox" && /\.\.|\0/.test(str(c.request, "config.linux.cgroupParent")),
-  },
-  {
-    name: "bad sysctls answer INTERNAL",
-    internal: (c) =>
-      c.rpc.method === "runPodSandbox" && Object.keys(obj(c.request, "config.linux.sysctls")).length > 0,
-  },
-  {
-    name: "unified resources on a non-v2 host answer INTERNAL",
-    internal: (c) => valuesOf(c.request, ["unified"], true).length > 0,
-  },
-  {
-    name: "cpuset CPUs/mems the host lacks answer INTERNAL",
-    internal: (c) => valuesOf(c.request, ["cpusetCpus", "cpusetMems"]).some((v) => v !== ""),
-  },
-  {
-    name: "a missing executable answers INTERNAL",
-    internal: (c) =>
-      c.rpc.method === "createContainer" &&
-      (c.request.config as Obj | undefined)?.command !== TRAP_COMMAND &&
-      !sameList((c.request.config as Obj | undefined)?.command, TRAP_COMMAND),
-  },
-  { name: "errors echo their input without bound", echoesInput: true },
-  {
-    // Echoed into the grpc-message trailer, such a string exceeds HTTP/2's 64 KiB header list
-    // and stalls the client's connection for every later call; bounded errors end this.
-    name: "errors echoing a string over 64 KiB stall the connection",
-    input: (c) => longestString(c.request) >= 64 * 1024,
-  },
-];
-
-function longestString(v: unknown): number {
-  if (typeof v === "string") return v.length;
-  if (!v || typeof v !== "object" || v instanceof Uint8Array) return 0;
-  return Math.max(
-    0,
-    ...Object.entries(v as Obj).map(([k, child]) => Math.max(k.length, longestString(child))),
-  );
-}
-
-/** A log path conmon fails to open (a directory, or a name over NAME_MAX): conmon dies before the start byte. */
-function conmonCannotOpenLog(logPath: string): boolean {
-  return /(^|\/)\.{0,2}$/.test(logPath) || logPath.split("/").some((part) => Buffer.byteLength(part) > 255);
-}
-
-function sameList(a: unknown, b: string[]): boolean {
-  return Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-/** The object at a dotted path of a request, {} if absent. */
-function obj(request: Obj, path: string): Obj {
-  let v: unknown = request;
-  for (const key of path.split(".")) v = v && typeof v === "object" ? (v as Obj)[key] : undefined;
-  return v && typeof v === "object" ? (v as Obj) : {};
-}
-
-/** The string at a dotted path of a request, "" if absent. */
-function str(request: Obj, path: string): string {
-  let v: unknown = request;
-  for (const key of path.split(".")) v = v && typeof v === "object" ? (v as Obj)[key] : undefined;
-  return typeof v === "string" ? v : "";
-}
-
-/** Every value of the named fields anywhere in a request; map fields give their keys when `keys`. */
-function valuesOf(request: unknown, fields: string[], keys = false): string[] {
-  const out: string[] = [];
-  const visit = (v: unknown): void => {
-    if (!v || typeof v !== "object" || v instanceof Uint8Array) return;
-    for (const [k, child] of Object.entries(v as Obj)) {
-      if (fields.includes(k)) {
-        if (typeof child === "string") out.push(child);
-        else if (keys && child && typeof child === "object") out.push(...Object.keys(child));
-      }
-      visit(child);
-    }
-  };
-  visit(request);
-  return out;
-}
+export const KNOWN_PENDING: KnownPending[] = [];
 
 // ---------------------------------------------------------------------------------------------
 // Hostile values.

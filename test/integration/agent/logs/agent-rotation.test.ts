@@ -87,8 +87,16 @@ describe("the agent's container log rotation", () => {
     const logDir = join(POD_LOGS, `default_chatty_${uid}`, "writer");
     const files = () => readdir(logDir).catch(() => [] as string[]);
     // Three checks at 3s fill the 3 places: the current file, one plain, one gzipped.
-    await waitFor(async () => (await files()).some((f) => f.endsWith(".gz")), 30_000, "a gzipped rotation");
-    const names = (await files()).sort();
+    // A listing taken mid-rotation (between the rename and the reopen) has no current file yet.
+    let names: string[] = [];
+    await waitFor(
+      async () => {
+        names = (await files()).sort();
+        return names.some((f) => f.endsWith(".gz")) && names.includes("0.log");
+      },
+      30_000,
+      "a gzipped rotation with the current file reopened",
+    );
     expect(names.length, names.join(" ")).toBeLessThanOrEqual(3);
     expect(names[0]).toBe("0.log");
     for (const name of names.slice(1)) expect(name).toMatch(/^0\.log\.\d{8}-\d{6}(\.gz)?$/);
