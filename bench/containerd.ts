@@ -11,6 +11,7 @@ import { execa } from "execa";
 import { detectHostLayout } from "../cgroups/detect.js";
 import { CgroupManager } from "../cgroups/manager.js";
 import { connectCri, type CriClients } from "../cri/grpc-client.js";
+import { removeAllSandboxes } from "./remove-sandboxes.js";
 
 export const CONTAINERD_BINARY = "/usr/bin/containerd";
 export const SHIM_BINARY = "/usr/bin/containerd-shim-runc-v2";
@@ -121,16 +122,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<RunningC
     cri,
     shimPids,
     async stop() {
-      const problems: string[] = [];
-      try {
-        const { items } = await cri.runtime.listPodSandbox({});
-        for (const s of items) {
-          await cri.runtime.stopPodSandbox({ podSandboxId: s.id });
-          await cri.runtime.removePodSandbox({ podSandboxId: s.id });
-        }
-      } catch (err) {
-        problems.push(`removing containerd's sandboxes failed: ${String(err)}`);
-      }
+      const problems = await removeAllSandboxes(cri, "containerd");
       cri.close();
       const shims = await shimPids();
       if (child.exitCode === null) child.kill("SIGTERM");

@@ -23,6 +23,7 @@ import {
 } from "../harness/registry-harness.js";
 import { sandboxConfig } from "../harness/runtime-harness.js";
 import { containerdAbsence, processes, startContainerd } from "./containerd.js";
+import { removeAllSandboxes } from "./remove-sandboxes.js";
 
 const CNI_BIN_DIR = "/usr/lib/cni";
 const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
@@ -112,20 +113,6 @@ export async function networkRestorer(): Promise<{ bridge(name: string): void; r
   };
 }
 
-async function sandboxesGone(cri: CriClients): Promise<string[]> {
-  const problems: string[] = [];
-  try {
-    const { items } = await cri.runtime.listPodSandbox({});
-    for (const s of items) {
-      await cri.runtime.stopPodSandbox({ podSandboxId: s.id });
-      await cri.runtime.removePodSandbox({ podSandboxId: s.id });
-    }
-  } catch (err) {
-    problems.push(`removing sandboxes failed: ${String(err)}`);
-  }
-  return problems;
-}
-
 /** Processes in (a cgroup below) `cgroupName`, application containers excepted. */
 async function infraPids(cgroupName: string): Promise<number[]> {
   const pids: number[] = [];
@@ -173,7 +160,7 @@ export async function startBerth(
       return [...new Set([agent.child.pid!, ...conmons, ...(await infraPids(dirs.cgroupRoot))])];
     },
     async stop() {
-      const problems = await sandboxesGone(agent.cri);
+      const problems = await removeAllSandboxes(agent.cri, "berth");
       await agent.stop();
       const mounts = (await readFile("/proc/self/mountinfo", "utf8"))
         .split("\n")
