@@ -74,10 +74,11 @@ async function locateTail(
   size: number,
   lines: number,
   chunkBytes: number,
-): Promise<TailStart & { found: number }> {
-  if (lines <= 0) return { offset: size, skip: {}, found: 0 };
-  let count = 0;
+  continued: ReadonlySet<LogStream> = new Set(),
+): Promise<TailStart & { found: number; seen: Set<LogStream> }> {
   const seen = new Set<LogStream>();
+  if (lines <= 0) return { offset: size, skip: {}, found: 0, seen };
+  let count = 0;
   // Streams with a chosen line whose start is not found yet, and its earliest entry so far.
   const open = new Map<LogStream, number>();
   const starts: number[] = [];
@@ -99,7 +100,10 @@ async function locateTail(
       seen.add(stream);
       if (entry.partial) {
         if (open.has(stream)) open.set(stream, offset);
-        else if (firstOfStream) {
+        else if (firstOfStream && continued.has(stream)) {
+          // The file ends inside a line whose F is in a newer generation, where it was counted.
+          open.set(stream, offset);
+        } else if (firstOfStream) {
           // The stream ends with a line whose F has not been written yet.
           if (count < lines) {
             count++;
@@ -130,7 +134,7 @@ async function locateTail(
   }
   // At the start of the file, each stream's first entry starts its line.
   if (!complete) {
-    if (count < lines) return { offset: 0, skip: {}, found: count };
+    if (count < lines) return { offset: 0, skip: {}, found: count, seen };
     starts.push(...open.values());
   }
   const offset = Math.min(...starts);
@@ -138,7 +142,7 @@ async function locateTail(
   for (const other of others) {
     if (other.offset >= offset) skip[other.kind] = (skip[other.kind] ?? 0) + 1;
   }
-  return { offset, skip, found: lines };
+  return { offset, skip, found: lines, seen };
 }
 
 /** Start offsets and first bytes of a file's lines, last line first; a final newline ends, not starts, a line. */
@@ -279,15 +283,18 @@ async function locateTailInGeneration(
   lines: number,
   chunkBytes: number,
   maxLineBytes: number | undefined,
-): Promise<(TailStart & { found: number }) | undefined> {
+  continued: ReadonlySet<LogStream>,
+): Promise<(TailStart & { found: number; seen: Set<LogStream> }) | undefined> {
   const opened = await openGeneration(gen);
   if (opened === undefined) return undefined;
   try {
-    if (opened.kind === "plain") return await locateTail(opened.file, opened.size, lines, chunkBytes);
-    const total = await countLineEnds(opened, Infinity, chunkBytes, maxLineBytes);
-    if (total.count <= lines) return { offset: 0, skip: {}, found: total.count };
-    const before = await countLineEnds(opened, total.count - lines, chunkBytes, maxLineBytes);
-    return { offset: 0, skip: before.byKind, found: lines };
+    if (opened.kind === "plain") {
+      return await locateTail(opened.file, opened.size, lines, chunkBytes, continued);
+    }
+    const total = await countLineEnds(opened, Infinity, chunkBytes, maxLineBytes, continued);
+    if (total.count <= lines) return { offset: 0, skip: {}, found: total.count, seen: total.seen };
+    const before = await countLineEnds(opened, total.count - lines, chunkBytes, maxLineBytes, continued);
+    return { offset: 0, skip: before.byKind, found: lines, seen: total.seen };
   } finally {
     await opened.file.close();
   }
@@ -295,17 +302,20 @@ async function locateTailInGeneration(
 
 /**
  * Logical lines of a generation, counted where they end (an F entry, a malformed line, or a
- * run of P entries the file ends in), up to `limit`; with how many of each kind.
+ * run of P entries the file ends in, unless a newer generation goes on with that stream and
+ * so ends the line), up to `limit`; with how many of each kind, and the streams seen.
  */
 async function countLineEnds(
   gen: OpenGeneration,
   limit: number,
   chunkBytes: number,
   maxLineBytes: number | undefined,
-): Promise<{ count: number; byKind: Partial<Record<LineKind, number>> }> {
+  continued: ReadonlySet<LogStream>,
+): Promise<{ count: number; byKind: Partial<Record<LineKind, number>>; seen: Set<LogStream> }> {
   const splitter = new LineSplitter(maxLineBytes);
   const byKind: Partial<Record<LineKind, number>> = {};
   const open = new Set<LogStream>();
+  const seen = new Set<LogStream>();
   let count = 0;
   const end = (kind: LineKind): void => {
     count++;
@@ -315,8 +325,12 @@ async function countLineEnds(
     for (const line of lines) {
       if (count >= limit) return;
       const entry = parseCriLogLine(line.subarray(0, LOG_LINE_HEAD_BYTES));
-      if (entry.nanos === undefined) end("malformed");
-      else if (entry.partial) open.add(entry.stream);
+      if (entry.nanos === undefined) {
+        end("malformed");
+        continue;
+      }
+      seen.add(entry.stream);
+      if (entry.partial) open.add(entry.stream);
       else {
         open.delete(entry.stream);
         end(entry.stream);
@@ -325,11 +339,11 @@ async function countLineEnds(
   };
   for await (const chunk of generationBytes(gen, 0, chunkBytes)) {
     take(splitter.push(chunk));
-    if (count >= limit) return { count, byKind };
+    if (count >= limit) return { count, byKind, seen };
   }
   take(splitter.flush());
-  for (const stream of open) if (count < limit) end(stream);
-  return { count, byKind };
+  for (const stream of open) if (count < limit && !continued.has(stream)) end(stream);
+  return { count, byKind, seen };
 }
 
 /** Opens the current log; during a rotation (renamed away, not yet reopened) it waits a little for it. */
@@ -365,6 +379,8 @@ export async function* readLogLines(opts: ReadLogOptions): AsyncGenerator<Buffer
       Object.assign(start, { generation: older.length, offset: inCurrent.offset, skip: inCurrent.skip });
       // Not all of them in the current file: the rest are at the end of older generations.
       let missing = opts.tailLines - inCurrent.found;
+      // Streams newer generations go on with: a line an older one ends in is finished there.
+      const continued = new Set(inCurrent.seen);
       while (missing > 0 && start.generation > 0) {
         start.generation--;
         const found = await locateTailInGeneration(
@@ -372,10 +388,12 @@ export async function* readLogLines(opts: ReadLogOptions): AsyncGenerator<Buffer
           missing,
           chunkBytes,
           opts.maxLineBytes,
+          continued,
         );
         if (found === undefined) continue;
         Object.assign(start, { offset: found.offset, skip: found.skip });
         missing -= found.found;
+        for (const stream of found.seen) continued.add(stream);
       }
     }
     const skipper = new TailSkipper(start.skip);

@@ -90,6 +90,28 @@ describe("reading across rotated generations", () => {
     }
   });
 
+  it("--tail counts a line split across a rotation once, whichever generations hold its fragments", async () => {
+    // conmon may write a line's first fragments before a reopen and its F after it: both the
+    // .gz and the plain generation end inside a stdout line that the next generation finishes.
+    const first = full("stdout", "a1") + full("stderr", "e1") + part("stdout", "b1-");
+    const second =
+      part("stdout", "b1+") + full("stdout", "b1!") + full("stderr", "e2") + part("stdout", "c1-");
+    const current = full("stdout", "c1!") + full("stdout", "d1") + full("stderr", "e3");
+    const log = await writeGenerations([first, second, current]);
+    const single = join(dir, "single.log");
+    await writeFile(single, first + second + current);
+    // The lines that end (F) are the same; the first fragments of the oldest line shown are
+    // left out when they lie in an older generation than the one --tail starts in.
+    const ended = (text: string) => text.split("\n").filter((l) => / F /.test(l));
+    for (const chunkBytes of [5, 65536]) {
+      for (let n = 0; n <= 9; n++) {
+        const across = await collect(readLogLines({ path: log, tailLines: n, chunkBytes }));
+        const whole = await collect(readLogLines({ path: single, tailLines: n, chunkBytes }));
+        expect(ended(across), `--tail ${n}, ${chunkBytes}-byte chunks`).toEqual(ended(whole));
+      }
+    }
+  });
+
   it("follows a generation to its .gz when it was compressed after the listing, and skips one removed", async () => {
     const plain = join(dir, "0.log.20240501-100010");
     await writeFile(`${plain}.gz`, gzipSync(numbered(0, 3)));
