@@ -7,6 +7,9 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import { connectCri, type CriClients } from "../cri/grpc-client.js";
+import { ImageStore } from "../cri/images/store.js";
+import { silentLogger } from "../common/logger.js";
+import { buildBusyboxImage } from "./oci-image.js";
 
 /** The repository root, whether this file runs from source (vitest) or from dist/. */
 function repoRoot(): string {
@@ -46,6 +49,19 @@ export async function agentTestDirs(prefix: string): Promise<{ root: string; dir
       cgroupRoot: `berth-it-${randomBytes(4).toString("hex")}`,
     },
   };
+}
+
+/**
+ * Builds a busybox image named `name` under `root` and imports it into the agent's state dir
+ * before the agent starts, as `berth image import` would. Returns the OCI layout's path.
+ */
+export async function importBusyboxBeforeStart(root: string, dirs: AgentDirs, name: string): Promise<string> {
+  const layout = join(root, "layout");
+  await buildBusyboxImage(layout, { name });
+  const store = new ImageStore({ root: join(dirs.stateDir, "images"), logger: silentLogger() });
+  await store.init();
+  await store.importOciLayout(layout);
+  return layout;
 }
 
 export function requireBuild(): void {

@@ -18,11 +18,9 @@ import {
   PodSandboxConfig,
   PodSandboxState,
 } from "../../cri/api/generated/api.js";
-import { ImageStore } from "../../cri/images/store.js";
-import { silentLogger } from "../../common/logger.js";
-import { buildBusyboxImage } from "../../harness/oci-image.js";
 import {
   agentTestDirs,
+  importBusyboxBeforeStart,
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
@@ -103,11 +101,7 @@ describe("kill -9 during pod churn", () => {
     }
     ipForwardBefore = await readFile(IP_FORWARD, "utf8");
     ({ root, dirs } = await agentTestDirs("brel-"));
-    const layout = join(root, "layout");
-    await buildBusyboxImage(layout, { name: IMAGE });
-    const store = new ImageStore({ root: join(dirs.stateDir, "images"), logger: silentLogger() });
-    await store.init();
-    await store.importOciLayout(layout);
+    const layout = await importBusyboxBeforeStart(root, dirs, IMAGE);
     await rm(layout, { recursive: true, force: true });
 
     const confDir = join(root, "net.d");

@@ -2,12 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile, rm, writeFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ContainerConfig, ContainerState, PodSandboxState } from "../../../cri/api/generated/api.js";
-import { ImageStore } from "../../../cri/images/store.js";
-import { silentLogger } from "../../../common/logger.js";
-import { buildBusyboxImage } from "../../../harness/oci-image.js";
 import { sandboxConfig } from "../../../harness/runtime-harness.js";
 import {
   agentTestDirs,
+  importBusyboxBeforeStart,
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
@@ -41,11 +39,7 @@ describe("kill -9 of the agent loses nothing", () => {
 
   beforeAll(async () => {
     ({ root, dirs } = await agentTestDirs("bcr-"));
-    const layout = join(root, "layout");
-    await buildBusyboxImage(layout, { name: IMAGE });
-    const store = new ImageStore({ root: join(dirs.stateDir, "images"), logger: silentLogger() });
-    await store.init();
-    await store.importOciLayout(layout);
+    await importBusyboxBeforeStart(root, dirs, IMAGE);
   });
 
   afterAll(async () => {

@@ -4,13 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { ContainerConfig } from "../../../cri/api/generated/api.js";
-import { ImageStore } from "../../../cri/images/store.js";
-import { silentLogger } from "../../../common/logger.js";
-import { buildBusyboxImage } from "../../../harness/oci-image.js";
 import { sandboxConfig } from "../../../harness/runtime-harness.js";
 import { waitFor } from "../../../harness/cri-fixtures.js";
 import {
   agentTestDirs,
+  importBusyboxBeforeStart,
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
@@ -26,11 +24,7 @@ describe("agent shutdown is bounded", () => {
 
   beforeAll(async () => {
     ({ root, dirs } = await agentTestDirs("bsd-"));
-    const layout = join(root, "layout");
-    await buildBusyboxImage(layout, { name: IMAGE });
-    const store = new ImageStore({ root: join(dirs.stateDir, "images"), logger: silentLogger() });
-    await store.init();
-    await store.importOciLayout(layout);
+    await importBusyboxBeforeStart(root, dirs, IMAGE);
   });
 
   afterAll(async () => {

@@ -11,12 +11,10 @@ import { detectHostLayout } from "../../../../cgroups/detect.js";
 import { CgroupManager } from "../../../../cgroups/manager.js";
 import { distinctDirs } from "../../../../cgroups/paths.js";
 import { ContainerConfig } from "../../../../cri/api/generated/api.js";
-import { ImageStore } from "../../../../cri/images/store.js";
-import { silentLogger } from "../../../../common/logger.js";
-import { buildBusyboxImage } from "../../../../harness/oci-image.js";
 import { sandboxConfig } from "../../../../harness/runtime-harness.js";
 import {
   agentTestDirs,
+  importBusyboxBeforeStart,
   startAgentProcess,
   type AgentDirs,
   type AgentProcess,
@@ -64,11 +62,7 @@ describe("interrupted creations and removals leave nothing in the run dir", () =
 
   beforeAll(async () => {
     ({ root, dirs } = await agentTestDirs("bic-"));
-    const layout = join(root, "layout");
-    await buildBusyboxImage(layout, { name: IMAGE });
-    const store = new ImageStore({ root: join(dirs.stateDir, "images"), logger: silentLogger() });
-    await store.init();
-    await store.importOciLayout(layout);
+    await importBusyboxBeforeStart(root, dirs, IMAGE);
     slowBin = join(root, "slow-bin");
     await mkdir(slowBin);
     await writeFile(join(slowBin, "unshare"), '#!/bin/sh\nsleep 3\nexec /usr/bin/unshare "$@"\n');
